@@ -1,0 +1,47 @@
+//! One module per subcommand: an `Args` struct and `async fn run`.
+
+pub mod create_group;
+pub mod create_sampling_rule;
+pub mod demo;
+pub mod emulator;
+pub mod send_test_trace;
+pub mod validate;
+pub mod verify;
+
+use crate::cli::{Command, GlobalArgs};
+use crate::error::{Exit, Result};
+
+/// What every command gets: the global flags. AWS clients are built on demand from them,
+/// so offline commands (validate, emulator) never read AWS configuration.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub global: GlobalArgs,
+}
+
+/// How a command that ran to the end went: 0, or 1 when a check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    CheckFailed,
+}
+
+impl From<Outcome> for Exit {
+    fn from(o: Outcome) -> Exit {
+        match o {
+            Outcome::Ok => Exit::Ok,
+            Outcome::CheckFailed => Exit::CheckFailed,
+        }
+    }
+}
+
+pub async fn run(command: Command, ctx: &Context) -> Result<Outcome> {
+    match command {
+        Command::CreateGroup(a) => create_group::run(a, ctx).await,
+        Command::CreateSamplingRule(a) => create_sampling_rule::run(a, ctx).await,
+        Command::Verify(a) => verify::run(a, ctx).await,
+        Command::Validate(a) => validate::run(a, ctx).await,
+        Command::SendTestTrace(a) => send_test_trace::run(a, ctx).await,
+        Command::Emulator(a) => emulator::run(a, ctx).await,
+        Command::Demo(a) => demo::run(a, ctx).await,
+    }
+}

@@ -1,0 +1,12 @@
+//! cruddur-xray: provision and verify AWS X-Ray groups and sampling rules.
+//!
+//! `main.rs` parses arguments and maps errors to exit codes; everything else is here.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod logging;
+pub mod model;
+pub mod spec;
+pub mod trace;
+pub mod xray;

@@ -1,0 +1,75 @@
+//! What the user asks for: a group or a sampling rule, as desired state.
+//!
+//! `SamplingRule` is the AWS shape (PascalCase, as in `aws/json/xray.json` and on the wire),
+//! so one type serves the rule file, the SDK calls and the emulator.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Tags as key → value. Ordered, so plans and output are stable.
+pub type Tags = BTreeMap<String, String>;
+
+/// A sampling rule, field for field as in the service model's `SamplingRule` shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingRule {
+    #[serde(rename = "RuleName", default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    #[serde(rename = "RuleARN", default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: String,
+    #[serde(rename = "Priority")]
+    pub priority: i32,
+    #[serde(rename = "FixedRate")]
+    pub fixed_rate: f64,
+    #[serde(rename = "ReservoirSize")]
+    pub reservoir_size: i32,
+    #[serde(rename = "ServiceName")]
+    pub service_name: String,
+    #[serde(rename = "ServiceType")]
+    pub service_type: String,
+    #[serde(rename = "Host")]
+    pub host: String,
+    #[serde(rename = "HTTPMethod")]
+    pub http_method: String,
+    #[serde(rename = "URLPath")]
+    pub url_path: String,
+    #[serde(rename = "Version")]
+    pub version: i32,
+    #[serde(
+        rename = "Attributes",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(
+        rename = "SamplingRateBoost",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sampling_rate_boost: Option<SamplingRateBoost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingRateBoost {
+    #[serde(rename = "MaxRate")]
+    pub max_rate: f64,
+    #[serde(rename = "CooldownWindowMinutes")]
+    pub cooldown_window_minutes: i32,
+}
+
+/// A group as desired state (create-group's flags).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct GroupSpec {
+    pub name: String,
+    pub filter_expression: Option<String>,
+    pub insights_enabled: bool,
+    pub notifications_enabled: bool,
+    pub tags: Tags,
+}
+
+/// The Default group and rule always exist and cannot be deleted.
+pub const DEFAULT_NAME: &str = "Default";
