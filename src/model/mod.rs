@@ -398,26 +398,18 @@ fn check(
             };
             check_range(shape, x, value, &name, path, out);
         }
-        "boolean" => {
-            if !value.is_boolean() {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be true or false (got {})", describe(value)),
-                );
-            }
-        }
-        "timestamp" => {
-            if !(value.is_number() || value.is_string()) {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be a timestamp (got {})", describe(value)),
-                );
-            }
-        }
+        "boolean" if !value.is_boolean() => push(
+            out,
+            path,
+            ViolationKind::Type,
+            format!("{name} must be true or false (got {})", describe(value)),
+        ),
+        "timestamp" if !(value.is_number() || value.is_string()) => push(
+            out,
+            path,
+            ViolationKind::Type,
+            format!("{name} must be a timestamp (got {})", describe(value)),
+        ),
         _ => {}
     }
 }
