@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod filter;
 pub mod logging;
 pub mod model;
 pub mod spec;
