@@ -158,3 +158,6 @@ pub trait XRay: Send + Sync {
         ids: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
+
+#[doc(hidden)]
+pub mod fake;
