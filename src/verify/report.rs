@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::verify::checks::{Check, percent, seconds};
@@ -138,7 +138,8 @@ pub struct Style {
     pub terminal: bool,
 }
 
-fn table(style: Style, header: &[&str]) -> Table {
+/// A table with the given header; the columns in `numeric` are right-aligned.
+fn table(style: Style, header: &[&str], numeric: &[usize]) -> Table {
     let mut t = Table::new();
     t.load_preset(if style.terminal {
         presets::UTF8_FULL_CONDENSED
@@ -152,6 +153,11 @@ fn table(style: Style, header: &[&str]) -> Table {
         t.enforce_styling();
     } else {
         t.force_no_tty();
+    }
+    for &i in numeric {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
     }
     t
 }
@@ -223,13 +229,18 @@ pub fn render_text(r: &Report, style: Style) -> String {
         );
     }
 
-    let mut groups = table(style, &["Group", "Filter", "Traces", "Fault", "p95"]);
+    let mut groups = table(
+        style,
+        &["Group", "Filter", "Traces", "Fault", "Error", "p95"],
+        &[2, 3, 4, 5],
+    );
     for g in &r.groups {
         groups.add_row(vec![
             g.name.clone(),
             g.filter_expression.clone().unwrap_or_else(|| "-".into()),
             g.traces.count.to_string(),
             rate(&g.traces),
+            g.traces.error.to_string(),
             opt_seconds(g.traces.response_time.p95),
         ]);
     }
@@ -248,6 +259,7 @@ pub fn render_text(r: &Report, style: Style) -> String {
             "Method",
             "Path",
         ],
+        &[1, 2, 3],
     );
     for x in &r.sampling_rules {
         let mut name = x.name.clone().unwrap_or_default();
@@ -272,21 +284,21 @@ pub fn render_text(r: &Report, style: Style) -> String {
     let _ = writeln!(s, "\nSampling rules\n{rules}");
 
     if !t.services.is_empty() {
-        let mut services = table(style, &["Service", "Traces"]);
+        let mut services = table(style, &["Service", "Traces"], &[1]);
         for svc in &t.services {
             services.add_row(vec![svc.name.clone(), svc.count.to_string()]);
         }
         let _ = writeln!(s, "\nServices\n{services}");
     }
     if !t.slowest_urls.is_empty() {
-        let mut urls = table(style, &["Slowest URL", "Max"]);
+        let mut urls = table(style, &["Slowest URL", "Max"], &[1]);
         for u in &t.slowest_urls {
             urls.add_row(vec![u.url.clone(), seconds(u.max_response_time)]);
         }
         let _ = writeln!(s, "\n{urls}");
     }
     if !r.checks.is_empty() {
-        let mut checks = table(style, &["Check", "Result", "Detail"]);
+        let mut checks = table(style, &["Check", "Result", "Detail"], &[]);
         for c in &r.checks {
             let mut result = Cell::new(if c.ok { "ok" } else { "FAILED" });
             if style.color {
