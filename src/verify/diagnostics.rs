@@ -265,35 +265,64 @@ fn all_stars(p: &str) -> bool {
     !p.is_empty() && p.chars().all(|c| c == '*')
 }
 
-/// Why nothing may be sampled, when no usable rule samples every request.
+/// Why requests may go unsampled: the first usable rule that matches every request (in
+/// evaluation order) samples none of them. `rules` is in evaluation order.
 fn sampling_gap(rules: &[&SamplingRule]) -> Option<String> {
-    let matchers = |r: &SamplingRule| {
+    let catch_all = |r: &SamplingRule| {
         [
-            r.service_name.clone(),
-            r.service_type.clone(),
-            r.host.clone(),
-            r.http_method.clone(),
-            r.url_path.clone(),
+            &r.service_name,
+            &r.service_type,
+            &r.host,
+            &r.http_method,
+            &r.url_path,
         ]
-    };
-    let sampling: Vec<&&SamplingRule> = rules.iter().filter(|r| usable(r) && samples(r)).collect();
-    if sampling
         .iter()
-        .any(|r| matchers(r).iter().all(|m| all_stars(m)))
+        .all(|m| all_stars(m))
+    };
+    let position = rules.iter().position(|r| usable(r) && catch_all(r));
+    if let Some(i) = position
+        && samples(rules[i])
     {
         return None;
     }
-    if sampling.is_empty() {
-        return Some("no sampling rule samples anything: every rule has FixedRate 0 and ReservoirSize 0, or cannot be used by the SDKs".to_owned());
-    }
-    let services: BTreeSet<String> = sampling
+    let before = &rules[..position.unwrap_or(rules.len())];
+    let sampling: Vec<String> = before
         .iter()
-        .map(|r| format!("{:?}", r.service_name))
+        .filter(|r| usable(r) && samples(r))
+        .map(|r| describe_matchers(r))
         .collect();
-    Some(format!(
-        "no sampling rule samples every request: the rules that sample match only ServiceName {} (and their other matchers); if the app reports another service name, none of its requests is sampled",
-        services.into_iter().collect::<Vec<_>>().join(", ")
-    ))
+    let head = match position {
+        Some(i) => format!(
+            "sampling rule {:?} (priority {}) matches every request and samples none (FixedRate 0, ReservoirSize 0)",
+            rule_name(rules[i]),
+            rules[i].priority
+        ),
+        None => "no sampling rule matches every request".to_owned(),
+    };
+    Some(if sampling.is_empty() {
+        format!("{head}, and no rule before it samples anything: no request is traced")
+    } else {
+        format!(
+            "{head}; only requests matching {} are traced, so if the app reports another service name, nothing is",
+            sampling.join(" or ")
+        )
+    })
+}
+
+/// `rule "flask" (ServiceName "backend-flask", URLPath "/api/*")`: the non-`*` matchers.
+fn describe_matchers(r: &SamplingRule) -> String {
+    let parts: Vec<String> = [
+        ("ServiceName", &r.service_name),
+        ("ServiceType", &r.service_type),
+        ("Host", &r.host),
+        ("HTTPMethod", &r.http_method),
+        ("URLPath", &r.url_path),
+    ]
+    .iter()
+    .filter(|(_, v)| !all_stars(v))
+    .map(|(k, v)| format!("{k} {v:?}"))
+    .collect();
+    format!("rule {:?} ({})", rule_name(r), parts.join(", "))
 }
 
 /// Rules the X-Ray SDKs will never apply. `rules` is in evaluation order (priority, name).
@@ -520,13 +549,26 @@ mod tests {
         assert_eq!(sampling_gap(&[&default]), None);
         default.fixed_rate = 0.0;
         default.reservoir_size = 0;
-        let only = sampling_gap(&[&default]).unwrap();
-        assert!(
-            only.starts_with("no sampling rule samples anything"),
-            "{only}"
+        assert_eq!(
+            sampling_gap(&[&default]).unwrap(),
+            r#"sampling rule "Default" (priority 10000) matches every request and samples none (FixedRate 0, ReservoirSize 0), and no rule before it samples anything: no request is traced"#
         );
-        let flash = rule("flash", 1, "backend-flash", "*");
-        let msg = sampling_gap(&[&flash, &default]).unwrap();
-        assert!(msg.contains(r#"ServiceName "backend-flash""#), "{msg}");
+        let mut flash = rule("flash", 1, "backend-flash", "/api/*");
+        flash.http_method = "GET".into();
+        assert_eq!(
+            sampling_gap(&[&flash, &default]).unwrap(),
+            r#"sampling rule "Default" (priority 10000) matches every request and samples none (FixedRate 0, ReservoirSize 0); only requests matching rule "flash" (ServiceName "backend-flash", HTTPMethod "GET", URLPath "/api/*") are traced, so if the app reports another service name, nothing is"#
+        );
+        // A catch-all that samples nothing, evaluated before a Default that samples,
+        // still stops everything.
+        let mut off = rule("off", 1, "*", "*");
+        off.fixed_rate = 0.0;
+        off.reservoir_size = 0;
+        let sampling_default = default_rule();
+        let msg = sampling_gap(&[&off, &sampling_default]).unwrap();
+        assert!(
+            msg.starts_with(r#"sampling rule "off" (priority 1) matches every request"#),
+            "{msg}"
+        );
     }
 }

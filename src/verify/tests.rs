@@ -1020,3 +1020,54 @@ async fn on_a_terminal_the_report_draws_boxes_and_a_sparkline() {
         assert!(line.chars().count() <= 100, "{line}");
     }
 }
+
+#[tokio::test]
+async fn colour_marks_check_results_only_when_allowed() {
+    let fake = seeded();
+    let p = plan(&["--min-traces", "100"]);
+    let mut env = Env::plain(OutputFormat::Text);
+    env.color = true;
+    env.stdout_is_terminal = true;
+    let r = run_env(&p, &fake, &env).await;
+    assert!(r.stdout.contains('\u{1b}'), "colour codes with colour on");
+    env.color = false;
+    let r = run_env(&p, &fake, &env).await;
+    assert!(
+        !r.stdout.contains('\u{1b}'),
+        "none with --no-color/NO_COLOR"
+    );
+}
+
+/// A stdout whose reader went away.
+struct ClosedPipe;
+
+impl std::io::Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+#[tokio::test]
+async fn a_closed_stdout_is_not_an_error() {
+    let fake = seeded();
+    let mut err = Vec::new();
+    let outcome = run_with(
+        &plan(&["--min-traces", "100"]),
+        &fake,
+        &Env::plain(OutputFormat::Text),
+        &mut ClosedPipe,
+        &mut err,
+    )
+    .await
+    .unwrap();
+    // The checks still decide the exit code, and stderr still names the failure.
+    assert_eq!(outcome, Outcome::CheckFailed);
+    assert!(
+        String::from_utf8(err)
+            .unwrap()
+            .contains("check failed: min-traces")
+    );
+}
