@@ -398,7 +398,7 @@ pub fn emit(
         let _ = writeln!(
             err,
             "timed out after {} waiting for: {}",
-            humantime::format_duration(waited),
+            window::compact(waited),
             names.join(", ")
         );
     }

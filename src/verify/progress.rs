@@ -21,8 +21,12 @@ pub struct Tick<'a> {
     pub next_poll: Duration,
 }
 
+/// Whole seconds: `0s`, `12s`, `1m5s`.
 fn secs(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    if d.as_secs() == 0 {
+        return "0s".into();
+    }
+    crate::verify::window::compact(Duration::from_secs(d.as_secs()))
 }
 
 impl Progress {
@@ -52,7 +56,7 @@ impl Progress {
                     "waiting: {} elapsed, {} traces; still failing: {failing}; next poll in {}",
                     secs(tick.elapsed),
                     tick.count,
-                    secs(tick.next_poll.max(Duration::from_secs(1)))
+                    secs(tick.next_poll)
                 );
             }
         }

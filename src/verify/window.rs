@@ -107,7 +107,7 @@ impl WindowSpec {
     /// "in the last 15m" or "between 2026-11-25T00:00:00Z and 2026-11-25T06:00:00Z".
     pub fn describe(&self) -> String {
         match *self {
-            WindowSpec::Since(d) => format!("in the last {}", humantime::format_duration(d)),
+            WindowSpec::Since(d) => format!("in the last {}", compact(d)),
             WindowSpec::Range { start, end } => {
                 format!("between {} and {}", format_time(start), format_time(end))
             }
@@ -139,10 +139,29 @@ pub fn format_time(epoch_secs: f64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-/// A span in seconds, humanly: `6h`, `1day 2h`.
+/// A span in seconds, as [`compact`] writes it.
 pub fn format_span(secs: f64) -> String {
-    humantime::format_duration(Duration::from_secs(secs.clamp(0.0, 1e11).round() as u64))
-        .to_string()
+    compact(Duration::from_secs(secs.clamp(0.0, 1e11).round() as u64))
+}
+
+/// A duration the way the flags take it: `15m`, `1h30m`, `30d`, `300ms`.
+pub fn compact(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    let millis = d.subsec_millis();
+    if secs == 0 {
+        return format!("{millis}ms");
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    if millis > 0 {
+        out.push_str(&format!("{millis}ms"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -237,6 +256,16 @@ mod tests {
             end: MAX_WINDOW.as_secs_f64(),
         };
         assert_eq!(thirty.chunks().len(), 120);
+    }
+
+    #[test]
+    fn durations_print_the_way_the_flags_take_them() {
+        assert_eq!(compact(Duration::from_secs(900)), "15m");
+        assert_eq!(compact(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(compact(MAX_WINDOW), "30d");
+        assert_eq!(compact(Duration::from_millis(300)), "300ms");
+        assert_eq!(compact(Duration::from_millis(1500)), "1s500ms");
+        assert_eq!(compact(Duration::ZERO), "0ms");
     }
 
     #[test]
