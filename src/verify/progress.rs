@@ -68,3 +68,10 @@ impl Progress {
         }
     }
 }
+
+impl Drop for Progress {
+    /// Clear the spinner even when verify stops early on an error.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
