@@ -37,6 +37,9 @@ pub struct Diagnostic {
     pub level: Level,
     pub code: &'static str,
     pub message: String,
+    /// One of the likely causes listed after `no-traces` (text output numbers them).
+    #[serde(skip)]
+    pub cause: bool,
 }
 
 impl Diagnostic {
@@ -45,6 +48,13 @@ impl Diagnostic {
             level: Level::Warning,
             code,
             message,
+            cause: false,
+        }
+    }
+    fn cause(code: &'static str, message: String) -> Diagnostic {
+        Diagnostic {
+            cause: true,
+            ..Diagnostic::warn(code, message)
         }
     }
     fn info(code: &'static str, message: String) -> Diagnostic {
@@ -52,6 +62,7 @@ impl Diagnostic {
             level: Level::Info,
             code,
             message,
+            cause: false,
         }
     }
 }
@@ -195,7 +206,7 @@ fn no_traces(out: &mut Vec<Diagnostic>, snap: &Snapshot, ctx: &Context, when: &s
     if let Some(Ok(d)) = &ctx.destination
         && d.destination == "CloudWatchLogs"
     {
-        out.push(Diagnostic::warn(
+        out.push(Diagnostic::cause(
             "transaction-search",
             format!(
                 "the trace segment destination is CloudWatchLogs (Transaction Search), so only the indexed share of spans becomes trace summaries{}; raise it with aws xray update-indexing-rule, or look in CloudWatch Logs (aws/spans)",
@@ -203,7 +214,7 @@ fn no_traces(out: &mut Vec<Diagnostic>, snap: &Snapshot, ctx: &Context, when: &s
             ),
         ));
     }
-    out.push(Diagnostic::warn(
+    out.push(Diagnostic::cause(
         "region",
         match region {
             Some(r) => format!(
@@ -212,12 +223,12 @@ fn no_traces(out: &mut Vec<Diagnostic>, snap: &Snapshot, ctx: &Context, when: &s
             None => "region mismatch: verify reads the region of the AWS profile; the app's SDK and the X-Ray daemon must send to the same one (check AWS_REGION and AWS_DEFAULT_REGION in their environment, or the daemon's --region)".to_owned(),
         },
     ));
-    out.push(Diagnostic::warn(
+    out.push(Diagnostic::cause(
         "credentials",
         "credentials: the X-Ray daemon or the SDK may have no credentials or no xray:PutTraceSegments permission (its log shows NoCredentialProviders, UnrecognizedClientException or AccessDeniedException)".to_owned(),
     ));
     if let Some(message) = sampling_gap(&snap.rules.iter().map(|r| &r.rule).collect::<Vec<_>>()) {
-        out.push(Diagnostic::warn("no-matching-rule", message));
+        out.push(Diagnostic::cause("no-matching-rule", message));
     }
 }
 

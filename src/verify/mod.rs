@@ -383,7 +383,14 @@ pub fn emit(
         _ => {}
     }
 
+    let mut cause = 0;
     for d in &r.diagnostics {
+        if d.cause {
+            cause += 1;
+            let _ = writeln!(err, "  {cause}. {}", d.message);
+            continue;
+        }
+        cause = 0;
         let level = match d.level {
             Level::Warning => "warning",
             Level::Info => "note",

@@ -56,7 +56,7 @@ impl Progress {
                     "waiting: {} elapsed, {} traces; still failing: {failing}; next poll in {}",
                     secs(tick.elapsed),
                     tick.count,
-                    secs(tick.next_poll)
+                    crate::verify::window::compact(tick.next_poll)
                 );
             }
         }
