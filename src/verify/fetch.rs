@@ -55,43 +55,30 @@ pub async fn collect<X: XRay>(plan: &Plan, client: &X, window: Window) -> Result
             .then_with(|| a.rule.rule_name.cmp(&b.rule.rule_name))
     });
 
-    // Target 0 is the whole window; the others are the groups with their own filter.
-    let mut targets: Vec<Option<String>> = vec![None];
-    let mut target_group: Vec<Option<String>> = vec![None];
-    for g in &groups {
-        if g.name != DEFAULT_NAME {
-            targets.push(Some(group_filter(&g.name)));
-            target_group.push(Some(g.name.clone()));
-        }
-    }
     let chunks = window.chunks();
-    let watch = plan.trace_ids.as_slice();
-    let tasks = targets.iter().enumerate().flat_map(|(i, filter)| {
-        chunks.iter().map(move |c| {
-            let query = SummaryQuery {
-                start: c.start,
-                end: c.end,
-                filter_expression: filter.clone(),
-            };
-            async move { Ok((i, read_all_pages(client, &query, watch).await?)) }
-        })
-    });
-    let mut stats = vec![Stats::default(); targets.len()];
-    for_each_bounded(tasks, plan.concurrency, |(i, s): (usize, Stats)| {
-        stats[i].merge(&s);
-    })
-    .await?;
-
-    let mut stats = stats.into_iter();
-    let all = stats.next().unwrap_or_default();
-    let mut by_group: BTreeMap<String, Stats> = target_group
-        .into_iter()
-        .skip(1)
-        .flatten()
-        .zip(stats)
-        .collect();
-    if groups.iter().any(|g| g.name == DEFAULT_NAME) {
-        by_group.insert(DEFAULT_NAME.to_owned(), all.clone());
+    let all = read_window(plan, client, &chunks, &[None])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    // A group's traces are a subset of all traces: with none in the window, every group has
+    // none either, and their queries are skipped.
+    let custom: Vec<&Group> = groups.iter().filter(|g| g.name != DEFAULT_NAME).collect();
+    let filters: Vec<Option<String>> = if all.count == 0 {
+        Vec::new()
+    } else {
+        custom.iter().map(|g| Some(group_filter(&g.name))).collect()
+    };
+    let mut per_group = read_window(plan, client, &chunks, &filters)
+        .await?
+        .into_iter();
+    let mut by_group = BTreeMap::new();
+    for g in &groups {
+        let stats = if g.name == DEFAULT_NAME {
+            all.clone()
+        } else {
+            per_group.next().unwrap_or_default()
+        };
+        by_group.insert(g.name.clone(), stats);
     }
 
     let mut found_trace_ids = Vec::new();
@@ -106,6 +93,33 @@ pub async fn collect<X: XRay>(plan: &Plan, client: &X, window: Window) -> Result
         by_group,
         found_trace_ids,
     })
+}
+
+/// For each filter, every summary in `chunks` that matches it; all (filter, chunk) queries
+/// share one pool of at most `plan.concurrency` in flight.
+async fn read_window<X: XRay>(
+    plan: &Plan,
+    client: &X,
+    chunks: &[Window],
+    filters: &[Option<String>],
+) -> Result<Vec<Stats>> {
+    let watch = plan.trace_ids.as_slice();
+    let tasks = filters.iter().enumerate().flat_map(|(i, filter)| {
+        chunks.iter().map(move |c| {
+            let query = SummaryQuery {
+                start: c.start,
+                end: c.end,
+                filter_expression: filter.clone(),
+            };
+            async move { Ok((i, read_all_pages(client, &query, watch).await?)) }
+        })
+    });
+    let mut stats = vec![Stats::default(); filters.len()];
+    for_each_bounded(tasks, plan.concurrency, |(i, s): (usize, Stats)| {
+        stats[i].merge(&s);
+    })
+    .await?;
+    Ok(stats)
 }
 
 /// Follow NextToken to the end, folding each page into one [`Stats`] as it arrives.

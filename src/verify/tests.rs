@@ -1071,3 +1071,25 @@ async fn a_closed_stdout_is_not_an_error() {
             .contains("check failed: min-traces")
     );
 }
+
+#[tokio::test]
+async fn with_no_traces_at_all_the_groups_are_not_queried() {
+    let fake = FakeXRay::new();
+    add_group(
+        &fake,
+        "Cruddur",
+        Some(r#"service("backend-flask")"#),
+        Vec::new(),
+    );
+    add_group(&fake, "Other", None, Vec::new());
+    let (_, v) = run_json(&plan(&["--group", "Cruddur", "--min-traces", "1"]), &fake).await;
+    let summary_calls = fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "GetTraceSummaries")
+        .count();
+    assert_eq!(summary_calls, 1, "only the whole window was read");
+    assert_eq!(v["groups"][0]["name"], "Cruddur");
+    assert_eq!(v["groups"][0]["traces"]["count"], 0);
+    assert_eq!(v["checks"][1]["ok"], false);
+}
