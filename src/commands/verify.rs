@@ -67,3 +67,11 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
     let mut stderr = std::io::stderr();
     crate::verify::run_with(&plan, &client, &env, &mut stdout, &mut stderr).await
 }
+
+impl From<Flags> for Args {
+    fn from(flags: Flags) -> Args {
+        Args {
+            flags: Box::new(flags),
+        }
+    }
+}
