@@ -83,13 +83,8 @@ pub fn diagnose(plan: &Plan, snap: &Snapshot, ctx: &Context) -> Vec<Diagnostic> 
     let mut out = Vec::new();
     let when = plan.window.describe();
     let mut known: BTreeSet<&str> = snap.all.services.keys().map(String::as_str).collect();
-    match &ctx.service_graph {
-        Some(Ok(names)) => known.extend(names.iter().map(String::as_str)),
-        Some(Err(e)) => out.push(Diagnostic::info(
-            "service-graph-unavailable",
-            format!("could not read the service graph ({e}); service names come from trace summaries only"),
-        )),
-        None => {}
+    if let Some(Ok(names)) = &ctx.service_graph {
+        known.extend(names.iter().map(String::as_str));
     }
 
     if snap.all.count == 0 {
@@ -190,6 +185,12 @@ pub fn diagnose(plan: &Plan, snap: &Snapshot, ctx: &Context) -> Vec<Diagnostic> 
                 ));
             }
         }
+    }
+    if let Some(Err(e)) = &ctx.service_graph {
+        out.push(Diagnostic::info(
+            "service-graph-unavailable",
+            format!("could not read the service graph ({e}); service names come from trace summaries only"),
+        ));
     }
     out
 }

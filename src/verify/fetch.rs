@@ -31,12 +31,6 @@ pub struct Snapshot {
     pub found_trace_ids: Vec<String>,
 }
 
-impl Snapshot {
-    pub fn group(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.name == name)
-    }
-}
-
 /// The FilterExpression selecting a group's own traces.
 pub fn group_filter(name: &str) -> String {
     let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");

@@ -1093,3 +1093,21 @@ async fn with_no_traces_at_all_the_groups_are_not_queried() {
     assert_eq!(v["groups"][0]["traces"]["count"], 0);
     assert_eq!(v["checks"][1]["ok"], false);
 }
+
+#[tokio::test]
+async fn an_unreadable_service_graph_is_noted_last() {
+    let fake = FakeXRay::new();
+    fake.state.lock().unwrap().fail.insert(
+        "GetServiceGraph",
+        ("ThrottledException".into(), "slow down".into()),
+    );
+    let (r, v) = run_json(&plan(&[]), &fake).await;
+    assert_eq!(r.outcome, Outcome::Ok);
+    let codes = codes(&v);
+    assert_eq!(codes.first().map(String::as_str), Some("no-traces"));
+    assert_eq!(
+        codes.last().map(String::as_str),
+        Some("service-graph-unavailable")
+    );
+    assert!(r.stderr.lines().last().unwrap().starts_with("note: could not read the service graph (GetServiceGraph failed: ThrottledException: slow down)"));
+}
