@@ -10,4 +10,5 @@ pub mod logging;
 pub mod model;
 pub mod spec;
 pub mod trace;
+pub mod verify;
 pub mod xray;
