@@ -2,6 +2,7 @@
 //!
 //! `main.rs` parses arguments and maps errors to exit codes; everything else is here.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod error;
