@@ -9,6 +9,8 @@ pub mod error;
 pub mod filter;
 pub mod logging;
 pub mod model;
+pub mod output;
+pub mod reconcile;
 pub mod spec;
 pub mod trace;
 pub mod xray;
