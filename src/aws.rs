@@ -77,15 +77,62 @@ pub async fn load(global: &GlobalArgs) -> Result<SdkConfig> {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        return Err(Error::Config(NO_REGION.into()));
+        return Err(Error::Config(
+            missing_profile(global)
+                .await
+                .unwrap_or_else(|| NO_REGION.into()),
+        ));
     }
     let Some(provider) = config.credentials_provider() else {
         return Err(Error::Config(no_credentials(None)));
     };
     if let Err(e) = provider.provide_credentials().await {
+        if let CredentialsError::CredentialsNotLoaded(_) = e
+            && let Some(m) = missing_profile(global).await
+        {
+            return Err(Error::Config(m));
+        }
         return Err(Error::Config(credentials_message(&e)));
     }
     Ok(config)
+}
+
+/// When a profile was named (`--profile`, else `AWS_PROFILE`) and the AWS config files do
+/// not define it, say so: that is the likely reason a region or credentials are missing.
+/// Only asked after a failure, because credentials from the environment work without it.
+async fn missing_profile(global: &GlobalArgs) -> Option<String> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let (name, source) = match &global.profile {
+        Some(p) => (p.clone(), "--profile"),
+        None => (
+            std::env::var("AWS_PROFILE")
+                .ok()
+                .filter(|p| !p.is_empty())?,
+            "AWS_PROFILE",
+        ),
+    };
+    // The default file locations (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws).
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &Default::default(),
+        Some(name.clone().into()),
+    )
+    .await;
+    let defined = match &set {
+        Ok(set) => set.get_profile(&name).is_some(),
+        Err(e) => {
+            return Some(format!(
+                "cannot read the AWS config files for profile `{name}` ({source}): {}",
+                one_line(&DisplayErrorContext(e).to_string())
+            ));
+        }
+    };
+    (!defined).then(|| {
+        format!(
+            "profile `{name}` ({source}) is not defined in the AWS config files (AWS_CONFIG_FILE or ~/.aws/config, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials); check the name or run `aws configure --profile {name}`"
+        )
+    })
 }
 
 /// `--endpoint-url` must be an absolute http(s) URL.
