@@ -8,6 +8,9 @@
 //! overwritten (TagResource) and keys not in the set are removed (UntagResource; `aws:`
 //! keys, which belong to AWS, are never touched). When no tags are given, the resource's
 //! tags are left alone and not even read.
+//!
+//! Filter expressions work the same way: without one, an existing group's filter is left
+//! alone. Insights and notifications are plain switches and always compared.
 
 use std::fmt;
 
@@ -171,7 +174,8 @@ pub async fn plan_group(xray: &impl XRay, desired: &GroupSpec) -> Result<GroupPl
         });
     };
     let mut changes = Vec::new();
-    if cur.filter_expression != desired.filter_expression {
+    // Without a desired filter, the group's filter is left alone (as with tags).
+    if desired.filter_expression.is_some() && cur.filter_expression != desired.filter_expression {
         changes.push(Change::new(
             "FilterExpression",
             opt_str(&cur.filter_expression),
@@ -228,13 +232,12 @@ pub async fn apply_group(xray: &impl XRay, plan: &GroupPlan) -> Result<Group> {
             let mut group = cur.clone();
             if plan.update_group {
                 let d = &plan.desired;
+                let filter = d
+                    .filter_expression
+                    .as_deref()
+                    .or(cur.filter_expression.as_deref());
                 group = xray
-                    .update_group(
-                        &d.name,
-                        d.filter_expression.as_deref(),
-                        d.insights_enabled,
-                        d.notifications_enabled,
-                    )
+                    .update_group(&d.name, filter, d.insights_enabled, d.notifications_enabled)
                     .await?;
             }
             apply_tags(xray, &group.arn, &plan.tags).await?;

@@ -16,8 +16,9 @@ Tags: --tag flags are the group's full set of tags. With at least one --tag, tag
 missing are added, changed values are overwritten and other keys are removed (aws: keys are \
 never touched). Without --tag, the group's tags are left alone.
 
-The flags describe the whole group: an existing group whose filter expression or insights \
-settings differ is updated to match (or reported, with --no-update).")]
+An existing group whose filter expression or insights settings differ from the flags is \
+updated to match (or reported, with --no-update). Without --filter-expression, an existing \
+group's filter is left alone; --insights and --notifications are always compared.")]
 pub struct Args {
     /// Group name: 1 to 32 characters, case-sensitive
     #[arg(long, value_name = "NAME")]

@@ -323,3 +323,27 @@ async fn service_errors_pass_through() {
         "CreateGroup failed: InvalidRequestException: You have reached the maximum number of groups"
     );
 }
+
+#[tokio::test]
+async fn without_a_filter_flag_the_groups_filter_is_kept() {
+    let fake = FakeXRay::new();
+    let mut with_filter = group("Cruddur");
+    with_filter.filter_expression = Some("service(\"backend-flask\")".into());
+    execute(&fake, &with_filter, RUN).await.unwrap();
+
+    let (report, _) = execute(&fake, &group("Cruddur"), RUN).await.unwrap();
+    assert_eq!(report.action, Action::Unchanged);
+
+    let mut insights = group("Cruddur");
+    insights.insights_enabled = true;
+    let (report, _) = execute(&fake, &insights, RUN).await.unwrap();
+    assert_eq!(
+        report.to_string(),
+        "updated group Cruddur: InsightsEnabled false → true"
+    );
+    let s = fake.state.lock().unwrap();
+    assert_eq!(
+        s.groups["Cruddur"].filter_expression, with_filter.filter_expression,
+        "the update kept the filter"
+    );
+}

@@ -440,9 +440,8 @@ impl XRay for SdkXRay {
             self.client
                 .update_group()
                 .group_name(name)
-                // X-Ray keeps the old filter when the field is absent; an empty string
-                // clears it.
-                .filter_expression(filter_expression.unwrap_or(""))
+                // Absent: X-Ray keeps the group's filter.
+                .set_filter_expression(filter_expression.map(str::to_owned))
                 .insights_configuration(insights(insights_enabled, notifications_enabled))
         )?;
         out.group
