@@ -16,7 +16,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::cli::{GlobalArgs, RetryMode};
 use crate::error::{Error, Result};
@@ -124,7 +123,7 @@ async fn missing_profile(global: &GlobalArgs) -> Option<String> {
         Err(e) => {
             return Some(format!(
                 "cannot read the AWS config files for profile `{name}` ({source}): {}",
-                one_line(&DisplayErrorContext(e).to_string())
+                error_chain(e)
             ));
         }
     };
@@ -157,7 +156,7 @@ pub fn check_endpoint_url(url: &str) -> Result<()> {
 pub fn credentials_message(e: &CredentialsError) -> String {
     match e {
         CredentialsError::CredentialsNotLoaded(_) => no_credentials(None),
-        other => no_credentials(Some(&one_line(&DisplayErrorContext(other).to_string()))),
+        other => no_credentials(Some(&error_chain(other))),
     }
 }
 
@@ -167,6 +166,23 @@ fn no_credentials(cause: Option<&str>) -> String {
         None => format!("no AWS credentials found; tried {CREDENTIAL_SOURCES}; {fix}"),
         Some(cause) => format!("cannot load AWS credentials: {cause}; {fix}"),
     }
+}
+
+/// An error and its sources on one line, `a: b: c`, texts already shown dropped.
+///
+/// Like `DisplayErrorContext` without its trailing `Debug` dump, which is long and could
+/// carry configuration values (profile contents) that must not be printed.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let text = one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Collapse a multi-line error text into one line.
@@ -232,6 +248,31 @@ mod tests {
             assert_eq!(e.exit().code(), 252, "{bad}");
             assert!(e.to_string().starts_with("--endpoint-url "), "{e}");
         }
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn error_chains_are_one_line_without_repeats_or_debug() {
+        let e = Layer(
+            "io error",
+            Some(Box::new(Layer(
+                "tcp connect error:\n  refused",
+                Some(Box::new(Layer("refused", None))),
+            ))),
+        );
+        assert_eq!(error_chain(&e), "io error: tcp connect error: refused");
     }
 
     #[test]

@@ -183,22 +183,12 @@ fn find_source<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> 
     None
 }
 
-/// The causes of an SDK error joined on one line: its sources, without the SDK's own
-/// "dispatch failure" label, repeated texts dropped.
+/// The causes of an SDK error on one line: its sources, without the SDK's own
+/// "dispatch failure" / "timeout" label (the line already says failed or timed out).
 fn cause_of(err: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let text = crate::aws::one_line(&e.to_string());
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = e.source();
-    }
-    if parts.is_empty() {
-        crate::aws::one_line(&err.to_string())
-    } else {
-        parts.join(": ")
+    match err.source() {
+        Some(source) => crate::aws::error_chain(source),
+        None => crate::aws::one_line(&err.to_string()),
     }
 }
 
