@@ -662,4 +662,51 @@ mod tests {
             )]
         );
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "[a-zA-Z0-9 _\\\"\\\\/é😀\t\n-]{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(6, 64, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-zA-Z]{1,6}", inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn documents_serde_writes_parse_back_equal(v in value(), pretty in any::<bool>()) {
+                let text = if pretty {
+                    serde_json::to_string_pretty(&v).unwrap()
+                } else {
+                    serde_json::to_string(&v).unwrap()
+                };
+                let parsed = parse(&text);
+                prop_assert!(parsed.is_ok(), "{:?}", parsed);
+                prop_assert_eq!(parsed.unwrap().to_value(), v);
+            }
+
+            #[test]
+            fn what_serde_rejects_is_rejected(s in "[\\[\\]{}\":,0-9a-z .eE+\\\\\n-]{0,40}") {
+                if serde_json::from_str::<Value>(&s).is_err() {
+                    prop_assert!(parse(&s).is_err(), "accepted {:?}", s);
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+                let _ = crate::spec::load_rule_bytes("x.json", &bytes);
+            }
+        }
+    }
 }
