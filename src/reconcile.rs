@@ -227,11 +227,15 @@ pub async fn plan_group(xray: &impl XRay, desired: &GroupSpec) -> Result<GroupPl
 /// Run the plan's writes. Returns the group as it is afterwards.
 pub async fn apply_group(xray: &impl XRay, plan: &GroupPlan) -> Result<Group> {
     match (&plan.action, &plan.current) {
-        (Action::Create, _) => xray.create_group(&plan.desired).await,
+        (Action::Create, _) => {
+            tracing::info!(group = %plan.desired.name, "creating group");
+            xray.create_group(&plan.desired).await
+        }
         (_, Some(cur)) => {
             let mut group = cur.clone();
             if plan.update_group {
                 let d = &plan.desired;
+                tracing::info!(group = %d.name, "updating group");
                 let filter = d
                     .filter_expression
                     .as_deref()
@@ -252,9 +256,11 @@ pub async fn apply_group(xray: &impl XRay, plan: &GroupPlan) -> Result<Group> {
 
 async fn apply_tags(xray: &impl XRay, arn: &str, tags: &TagDiff) -> Result<()> {
     if !tags.set.is_empty() {
+        tracing::info!(%arn, count = tags.set.len(), "setting tags");
         xray.tag_resource(arn, &tags.set).await?;
     }
     if !tags.remove.is_empty() {
+        tracing::info!(%arn, keys = ?tags.remove, "removing tags");
         xray.untag_resource(arn, &tags.remove).await?;
     }
     Ok(())
@@ -416,11 +422,15 @@ pub async fn apply_sampling_rule(xray: &impl XRay, plan: &RulePlan) -> Result<Sa
             let mut rule = plan.desired.clone();
             // The name identifies the new rule; an ARN in the file is not sent.
             rule.rule_arn = None;
+            tracing::info!(rule = %plan.name, "creating sampling rule");
             xray.create_sampling_rule(&rule, &plan.desired_tags).await
         }
         (_, Some(cur)) => {
             let record = match &plan.update {
-                Some(u) => xray.update_sampling_rule(u).await?,
+                Some(u) => {
+                    tracing::info!(rule = %plan.name, "updating sampling rule");
+                    xray.update_sampling_rule(u).await?
+                }
                 None => cur.clone(),
             };
             apply_tags(xray, &record.arn, &plan.tags).await?;

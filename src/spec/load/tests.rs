@@ -101,6 +101,16 @@ fn each_problem_is_located_at_its_value() {
         ),
         (
             "\n}",
+            ",\n  \"Tagz\": []\n}",
+            "xray.json:15:3: unknown parameter Tagz, must be one of: SamplingRule, Tags",
+        ),
+        (
+            "\n}",
+            ",\n  \"Tags\": [{\"Key\": \"a\"}]\n}",
+            "xray.json:15:12: missing required parameter Tags[0].Value",
+        ),
+        (
+            "\n}",
             ",\n  \"Tags\": {\"team\": \"x\"}\n}",
             "xray.json:15:11: Tags must be a list (got an object)",
         ),
