@@ -135,9 +135,15 @@ fn rule_json(fixed_rate: f64) -> Value {
 }
 
 fn cli(stub: &Stub, dir: &tempfile::TempDir) -> Command {
+    let mut c = Command::from_std(std_cli(stub, dir));
+    c.timeout(Duration::from_secs(60));
+    c
+}
+
+fn std_cli(stub: &Stub, dir: &tempfile::TempDir) -> std::process::Command {
     let config = dir.path().join("config");
     std::fs::write(&config, "").unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"));
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-xray"));
     c.env_clear()
         .env("HOME", dir.path())
         .env("RUST_BACKTRACE", "0")
@@ -147,8 +153,7 @@ fn cli(stub: &Stub, dir: &tempfile::TempDir) -> Command {
         .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", "us-east-1")
-        .args(["--endpoint-url", &stub.url, "--max-attempts", "1"])
-        .timeout(Duration::from_secs(60));
+        .args(["--endpoint-url", &stub.url, "--max-attempts", "1"]);
     c
 }
 
@@ -418,4 +423,27 @@ fn send_test_trace_reports_an_unprocessed_segment_as_254() {
         stderr(&out),
         "error: PutTraceSegments failed: InvalidSegment: segment abc was not processed: bad document\n"
     );
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let stub = Stub::start(|path, _| match path {
+        "/TraceSegments" => (200, json!({"UnprocessedTraceSegments": []})),
+        _ => (
+            500,
+            json!({"__type": "InternalFailure", "message": "unexpected"}),
+        ),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut std_cmd = std_cli(&stub, &dir);
+    std_cmd.arg("send-test-trace");
+    std_cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = std_cmd.spawn().unwrap();
+    // Close the reading end before the result is written (the request takes a round trip).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
 }
