@@ -260,11 +260,11 @@ fn sdk_tags(tags: &Tags) -> Result<Option<Vec<sdk::Tag>>> {
         .map(Some)
 }
 
-fn sdk_boost(b: &SamplingRateBoost) -> Result<sdk::SamplingRateBoost> {
-    Ok(sdk::SamplingRateBoost::builder()
+fn sdk_boost(b: &SamplingRateBoost) -> sdk::SamplingRateBoost {
+    sdk::SamplingRateBoost::builder()
         .max_rate(b.max_rate)
         .cooldown_window_minutes(b.cooldown_window_minutes)
-        .build())
+        .build()
 }
 
 fn sdk_attributes(a: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
@@ -288,7 +288,7 @@ fn sdk_rule(r: &SamplingRule) -> Result<sdk::SamplingRule> {
             .url_path(&r.url_path)
             .version(r.version)
             .set_attributes(sdk_attributes(&r.attributes))
-            .set_sampling_rate_boost(r.sampling_rate_boost.as_ref().map(sdk_boost).transpose()?)
+            .set_sampling_rate_boost(r.sampling_rate_boost.as_ref().map(sdk_boost))
             .build(),
     )
 }
@@ -537,7 +537,7 @@ impl XRay for SdkXRay {
                     .as_ref()
                     .map(|a| a.clone().into_iter().collect()),
             )
-            .set_sampling_rate_boost(u.sampling_rate_boost.as_ref().map(sdk_boost).transpose()?)
+            .set_sampling_rate_boost(u.sampling_rate_boost.as_ref().map(sdk_boost))
             .build();
         let out = send!(
             "UpdateSamplingRule",
