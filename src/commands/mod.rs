@@ -10,12 +10,40 @@ pub mod verify;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::error::{Exit, Result};
+use crate::reconcile::Action;
+use crate::xray::sdk::SdkXRay;
 
 /// What every command gets: the global flags. AWS clients are built on demand from them,
 /// so offline commands (validate, emulator) never read AWS configuration.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub global: GlobalArgs,
+}
+
+impl Context {
+    /// An X-Ray client from the global flags. Region and credentials are checked here,
+    /// before any request, so a missing one is a clear exit 253.
+    pub async fn xray(&self) -> Result<SdkXRay> {
+        SdkXRay::connect(&self.global).await
+    }
+}
+
+/// `--dry-run` and `--no-update`, shared by the create commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub no_update: bool,
+}
+
+impl ApplyOptions {
+    /// An update found under `--no-update` is a failed check (exit 1), dry run or not.
+    pub fn outcome(self, action: Action) -> Outcome {
+        if self.no_update && action == Action::Update {
+            Outcome::CheckFailed
+        } else {
+            Outcome::Ok
+        }
+    }
 }
 
 /// How a command that ran to the end went: 0, or 1 when a check failed.

@@ -60,9 +60,10 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
     // Check the flags before touching AWS configuration, so bad input exits 252.
     let plan = Plan::from_args(&args)?;
     // The one place verify reads the process environment.
-    let env = Env::from_process(&ctx.global);
-    // LEAD: the single call site that builds the AWS client.
-    let client = crate::xray::connect(&ctx.global).await?;
+    let mut env = Env::from_process(&ctx.global);
+    let client = ctx.xray().await?;
+    // The profile may name the region too; diagnostics should name the one in use.
+    env.region = client.region().or(env.region);
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
     crate::verify::run_with(&plan, &client, &env, &mut stdout, &mut stderr).await

@@ -161,7 +161,4 @@ pub trait XRay: Send + Sync {
 
 #[doc(hidden)]
 pub mod fake;
-
-// TEMPORARY: replaced by the real client builder when the branches are merged.
-mod connect_stub;
-pub use connect_stub::connect;
+pub mod sdk;
