@@ -46,11 +46,14 @@ impl ApplyOptions {
     }
 }
 
-/// How a command that ran to the end went: 0, or 1 when a check failed.
+/// How a command that ran to the end went: 0, 1 when a check failed, 252 when the input
+/// was invalid and every problem was already reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     CheckFailed,
+    /// Input was invalid and every problem has already been reported (validate).
+    InvalidInput,
 }
 
 impl From<Outcome> for Exit {
@@ -58,6 +61,7 @@ impl From<Outcome> for Exit {
         match o {
             Outcome::Ok => Exit::Ok,
             Outcome::CheckFailed => Exit::CheckFailed,
+            Outcome::InvalidInput => Exit::InvalidInput,
         }
     }
 }
