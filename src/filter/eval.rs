@@ -575,11 +575,12 @@ impl Eval<'_, '_> {
         if !segments.is_empty() {
             return segments;
         }
+        // Inferred only when the service sent no segment at all under that name.
         match svc.name() {
-            Some(n) => (0..ix.nodes.len())
+            Some(n) if !ix.segments().any(|i| ix.seg(i).name == n) => (0..ix.nodes.len())
                 .filter(|&i| ix.is_remote_call(i) && ix.seg(i).name == n)
                 .collect(),
-            None => Vec::new(),
+            _ => Vec::new(),
         }
     }
 

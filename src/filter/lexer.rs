@@ -71,12 +71,14 @@ pub(crate) struct Token {
     pub len: usize,
 }
 
+// Non-ASCII letters are accepted in words so `résumé` is one unknown keyword, not four
+// problems; keyword and annotation-key checks reject them later with one message.
 fn is_word_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
+    c.is_alphabetic() || c == '_'
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '.'
+    c.is_alphanumeric() || c == '_' || c == '.'
 }
 
 /// Lex all of `src`. Problems go to `problems`; the tokens that could be made are returned.

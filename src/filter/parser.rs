@@ -166,7 +166,7 @@ impl Parser {
                 Some(Tok::RParen) => "unmatched `)`".to_string(),
                 Some(Tok::RBrace) => "unmatched `}`".to_string(),
                 Some(t) if is_value(t) => format!(
-                    "unexpected {}; a value must follow a keyword and an operator",
+                    "stray value ({}); a value follows a keyword and an operator, e.g. `user = \"alice\"`",
                     t.describe()
                 ),
                 Some(t) => format!(
@@ -276,6 +276,15 @@ impl Parser {
                 let closed = self.expect_close(Tok::RParen, open);
                 self.depth -= 1;
                 if closed { inner } else { None }
+            }
+            Some(t) if word_is_and_or(Some(t)) => {
+                let m = format!("expected a filter term before {}", t.describe());
+                self.report_here(m);
+                self.pos += 1;
+                if self.can_start_unary() {
+                    let _ = self.parse_unary();
+                }
+                None
             }
             Some(Tok::Word(_)) => self.parse_atom(),
             _ => {
@@ -420,7 +429,7 @@ impl Parser {
                 word.to_ascii_uppercase()
             ),
             "group" => "`group` needs a field: `group.name` or `group.arn`".to_string(),
-            _ => match check::suggest(word) {
+            _ => match self.suggest(word) {
                 Some(s) => format!("unknown keyword `{}`; did you mean `{s}`?", shorten(word)),
                 None => format!("unknown keyword `{}`", shorten(word)),
             },
@@ -428,6 +437,14 @@ impl Parser {
         self.report(offset, len, message);
         self.skip_comparison();
         None
+    }
+
+    /// Suggestions cost a few edit distances each; past the reported problems, skip them.
+    fn suggest(&self, word: &str) -> Option<String> {
+        if self.problems.len() > 2 * super::MAX_ERRORS {
+            return None;
+        }
+        check::suggest(word)
     }
 
     fn check_context(&mut self, canonical: &str, written: &str, offset: usize, len: usize) {
@@ -617,7 +634,14 @@ impl Parser {
         self.ctx.note_annotation(offset, len, word);
         let key = &word["annotation.".len()..];
         let mut ok = true;
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if key.is_empty() {
+            self.report(
+                offset,
+                len,
+                "`annotation.` needs a key after the dot, e.g. `annotation.gameid`".into(),
+            );
+            ok = false;
+        } else if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             self.report(
                 offset,
                 len,
@@ -749,14 +773,14 @@ impl Parser {
             (Some(k), Some(t), 3) => (k, t),
             _ => {
                 let message = if !parts[0].eq_ignore_ascii_case("rootcause") {
-                    match check::suggest(word) {
+                    match self.suggest(word) {
                         Some(s) => {
                             format!("unknown keyword `{}`; did you mean `{s}`?", shorten(word))
                         }
                         None => format!("unknown keyword `{}`", shorten(word)),
                     }
                 } else if parts.len() < 3 || kind.is_none() {
-                    match check::suggest(word) {
+                    match self.suggest(word) {
                         Some(s) if s.starts_with("rootcause.") && parts.len() >= 3 => format!(
                             "unknown root cause `{}`; did you mean `{s}`?",
                             shorten(word)
@@ -767,7 +791,7 @@ impl Parser {
                         ),
                     }
                 } else {
-                    match check::suggest(word) {
+                    match self.suggest(word) {
                         Some(s) => format!(
                             "unknown root cause `{}`; did you mean `{s}`?",
                             shorten(word)
