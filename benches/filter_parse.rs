@@ -56,7 +56,12 @@ fn main() {
             black_box(filter::parse(black_box(src)).is_ok());
         }
     }
-    report("valid corpus", start.elapsed(), iterations * CORPUS.len(), iterations * bytes_per_round);
+    report(
+        "valid corpus",
+        start.elapsed(),
+        iterations * CORPUS.len(),
+        iterations * bytes_per_round,
+    );
 
     // One large expression: a megabyte of ANDed comparisons.
     let big = format!("{}ok", r#"http.url CONTAINS "/api/" AND "#.repeat(35_000));
@@ -65,7 +70,12 @@ fn main() {
     for _ in 0..rounds {
         black_box(filter::parse(black_box(&big)).is_ok());
     }
-    report("1 MB expression", start.elapsed(), rounds, rounds * big.len());
+    report(
+        "1 MB expression",
+        start.elapsed(),
+        rounds,
+        rounds * big.len(),
+    );
 
     // Error path: rendering every problem of invalid expressions.
     let invalid = [
@@ -85,7 +95,12 @@ fn main() {
         }
     }
     let bytes: usize = invalid.iter().map(|s| s.len()).sum();
-    report("invalid + render", start.elapsed(), rounds * invalid.len(), rounds * bytes);
+    report(
+        "invalid + render",
+        start.elapsed(),
+        rounds * invalid.len(),
+        rounds * bytes,
+    );
 }
 
 fn report(label: &str, elapsed: Duration, expressions: usize, bytes: usize) {

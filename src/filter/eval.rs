@@ -26,6 +26,7 @@
 //!   service. `service("x") { e }`: `e` is evaluated over the segments of `x` only (or its
 //!   inferred subsegments when `x` sent none); then `fault`, `responsetime`, `http.status`, ...
 //!   are those of x's segments (any of them). `service() { e }`: some service satisfies `e`.
+//!   `service()` and `edge()` always look at the whole trace, also inside another block.
 //! - `edge("a", "b")`: a segment of `a` has a subsegment (at any depth) named `b`, or a segment
 //!   of `b` names a subsegment of `a` as its parent. `edge(..) { e }` evaluates `e` over the
 //!   calling subsegments (the client side of the edge).
@@ -74,6 +75,8 @@ pub fn matches(expr: &Expr, trace: &Trace, groups: &dyn GroupLookup) -> bool {
 
 struct Node<'a> {
     seg: &'a Segment,
+    /// A document of the trace (a segment or an independent subsegment).
+    is_doc: bool,
     /// A document that is a segment (not a subsegment).
     is_segment: bool,
     /// Parent in the call tree: the containing (sub)segment, or for a document the node its
@@ -99,6 +102,7 @@ impl<'a> Index<'a> {
             let me = nodes.len();
             nodes.push(Node {
                 seg,
+                is_doc: container.is_none(),
                 is_segment: container.is_none() && seg.kind.as_deref() != Some("subsegment"),
                 parent: container,
                 owner: None,
@@ -320,7 +324,7 @@ impl Eval<'_, '_> {
                 }
             }
             Expr::Annotation { key, test } => self.annotation(key, test.as_ref(), scope),
-            Expr::Service { service, filter } => self.service(service.as_ref(), filter, scope),
+            Expr::Service { service, filter } => self.service(service.as_ref(), filter),
             Expr::Edge { from, to, filter } => {
                 let calls = self.edge_calls(from, to);
                 match filter {
@@ -386,7 +390,7 @@ impl Eval<'_, '_> {
                 Scope::Trace => ix
                     .nodes
                     .iter()
-                    .filter(|n| n.parent.is_none() || n.seg.trace_id.is_some())
+                    .filter(|n| n.is_doc)
                     .any(|n| n.seg.in_progress || n.seg.end_time.is_none()),
                 _ => any(&|s| s.in_progress || s.end_time.is_none()),
             },
@@ -417,7 +421,7 @@ impl Eval<'_, '_> {
             NumberKeyword::Duration => {
                 let nodes: Vec<usize> = match scope {
                     Scope::Trace => (0..ix.nodes.len())
-                        .filter(|&i| ix.nodes[i].parent.is_none() || ix.nodes[i].is_segment)
+                        .filter(|&i| ix.nodes[i].is_doc)
                         .collect(),
                     other => self.flag_nodes(other),
                 };
@@ -584,12 +588,7 @@ impl Eval<'_, '_> {
         }
     }
 
-    fn service(
-        &mut self,
-        service: Option<&ServiceRef>,
-        filter: &Option<Box<Expr>>,
-        _scope: &Scope,
-    ) -> bool {
+    fn service(&mut self, service: Option<&ServiceRef>, filter: &Option<Box<Expr>>) -> bool {
         let groups: Vec<Vec<usize>> = match service {
             Some(svc) => vec![self.service_nodes(svc)],
             None => {

@@ -160,20 +160,20 @@ impl Parser {
             return None;
         }
         let mut result = self.parse_expr();
-        while !self.aborted && self.pos < self.toks.len() {
+        while !self.aborted {
+            let Some(tok) = self.peek() else { break };
             result = None;
-            let message = match self.peek() {
-                Some(Tok::RParen) => "unmatched `)`".to_string(),
-                Some(Tok::RBrace) => "unmatched `}`".to_string(),
-                Some(t) if is_value(t) => format!(
+            let message = match tok {
+                Tok::RParen => "unmatched `)`".to_string(),
+                Tok::RBrace => "unmatched `}`".to_string(),
+                t if is_value(t) => format!(
                     "stray value ({}); a value follows a keyword and an operator, e.g. `user = \"alice\"`",
                     t.describe()
                 ),
-                Some(t) => format!(
+                t => format!(
                     "unexpected {}; expected AND, OR or the end of the expression",
                     t.describe()
                 ),
-                None => unreachable_end(),
             };
             self.report_here(message);
             self.pos += 1;
@@ -1020,10 +1020,6 @@ impl Parser {
 
 fn word_is_and_or(tok: Option<&Tok>) -> bool {
     tok.is_some_and(|t| word_is(t, "and") || word_is(t, "or"))
-}
-
-fn unreachable_end() -> String {
-    "unexpected end of the expression".into()
 }
 
 /// One item stays itself; several become `wrap(items)`; any failure fails the whole.

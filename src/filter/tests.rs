@@ -1164,3 +1164,64 @@ fn eval_survives_parent_cycles() {
         ],
     );
 }
+
+#[test]
+fn eval_independent_subsegment_documents_join_their_parent() {
+    let mut trace = cruddur_trace();
+    let mut cache = sub("c1", "redis", 2.0, 3.5, Some("remote"));
+    cache.kind = Some("subsegment".into());
+    cache.trace_id = Some(trace.id.clone());
+    cache.parent_id = Some("b".into());
+    cache
+        .annotations
+        .insert("cache_hit".into(), AnnotationValue::Bool(true));
+    trace.segments.push(cache);
+    check(
+        &trace,
+        &[
+            ("annotation.cache_hit = true", true),
+            (r#"service("redis")"#, true),
+            (r#"edge("backend-flask", "redis")"#, true),
+            (r#"edge("frontend", "redis")"#, false),
+            // The document ends last, so it stretches the trace's duration but not the
+            // root segment's response time.
+            ("duration = 3.5", true),
+            ("responsetime = 3", true),
+        ],
+    );
+}
+
+#[test]
+fn eval_walks_deep_subsegment_trees_without_recursion() {
+    let mut root = seg("root", "deep", 0.0, 100.0);
+    let mut leaf = sub("n1999", "leaf-call", 1.0, 99.0, Some("remote"));
+    leaf.fault = true;
+    leaf.annotations
+        .insert("depth".into(), AnnotationValue::Number(2000.0));
+    let mut current = leaf;
+    for i in (0..1999).rev() {
+        let mut parent = sub(&format!("n{i}"), &format!("step{i}"), 0.5, 99.5, None);
+        parent.subsegments.push(current);
+        current = parent;
+    }
+    root.subsegments.push(current);
+    let trace = Trace {
+        id: "deep".into(),
+        segments: vec![root],
+    };
+    check(
+        &trace,
+        &[
+            ("annotation.depth = 2000", true),
+            (r#"service("leaf-call")"#, true),
+            (
+                r#"rootcause.fault.entity { name = "leaf-call" AND index = 2000 AND last }"#,
+                true,
+            ),
+            (
+                r#"rootcause.responsetime.entity { name = "leaf-call" AND last }"#,
+                true,
+            ),
+        ],
+    );
+}
