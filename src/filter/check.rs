@@ -2,6 +2,8 @@
 //! root-cause block, `annotation.KEY` mixed with `service()`/`edge()`, and "did you mean"
 //! suggestions for unknown keywords.
 
+use std::sync::OnceLock;
+
 use super::Problem;
 use super::ast::{FlagKeyword, NumberKeyword, RootCauseKind, RootCauseTarget, TextKeyword};
 
@@ -94,27 +96,30 @@ impl Context {
     }
 }
 
-/// Every keyword a user can write at the start of a term, for suggestions.
-fn known_words() -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    words.extend(FlagKeyword::ALL.iter().map(|k| k.as_str().to_string()));
-    words.extend(NumberKeyword::ALL.iter().map(|k| k.as_str().to_string()));
-    words.extend(TextKeyword::ALL.iter().map(|k| k.as_str().to_string()));
-    for w in [
-        "service",
-        "edge",
-        "group.name",
-        "group.arn",
-        "rootcause.json",
-    ] {
-        words.push(w.to_string());
-    }
-    for kind in RootCauseKind::ALL {
-        for target in RootCauseTarget::ALL {
-            words.push(format!("rootcause.{kind}.{target}"));
+/// Every keyword a user can write at the start of a term, for suggestions (built once).
+fn known_words() -> &'static [String] {
+    static WORDS: OnceLock<Vec<String>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut words: Vec<String> = Vec::new();
+        words.extend(FlagKeyword::ALL.iter().map(|k| k.as_str().to_string()));
+        words.extend(NumberKeyword::ALL.iter().map(|k| k.as_str().to_string()));
+        words.extend(TextKeyword::ALL.iter().map(|k| k.as_str().to_string()));
+        for w in [
+            "service",
+            "edge",
+            "group.name",
+            "group.arn",
+            "rootcause.json",
+        ] {
+            words.push(w.to_string());
         }
-    }
-    words
+        for kind in RootCauseKind::ALL {
+            for target in RootCauseTarget::ALL {
+                words.push(format!("rootcause.{kind}.{target}"));
+            }
+        }
+        words
+    })
 }
 
 fn close_enough(distance: usize, len: usize) -> bool {
@@ -142,9 +147,13 @@ pub(crate) fn suggest(word: &str) -> Option<String> {
     }
     let mut best: Option<(usize, String)> = None;
     for candidate in known_words() {
-        let d = strsim::levenshtein(&lower, &candidate);
+        // The edit distance is at least the difference in length; skip the hopeless ones.
+        if !close_enough(lower.len().abs_diff(candidate.len()), candidate.len()) {
+            continue;
+        }
+        let d = strsim::levenshtein(&lower, candidate);
         if close_enough(d, candidate.len()) && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
-            best = Some((d, candidate));
+            best = Some((d, candidate.clone()));
         }
     }
     best.map(|(_, w)| w)
