@@ -4,7 +4,7 @@
 //! - [`parse`] turns source text into an [`Expr`], or every problem found as [`FilterError`]s,
 //!   in source order.
 //! - [`FilterError::render`] draws the expression with a caret under the problem, rustc style.
-//! - [`matches`] evaluates an expression against a stored [`Trace`]; `group.name`/`group.arn`
+//! - [`matches()`] evaluates an expression against a stored [`Trace`](crate::trace::Trace); `group.name`/`group.arn`
 //!   are resolved through [`GroupLookup`]. The semantics chosen where X-Ray documents none are
 //!   listed in [`eval`].
 //! - [`referenced_services`] lists the service names an expression names in `service()` and
@@ -70,6 +70,23 @@ impl FilterError {
     /// (rustc style). ANSI colours only when `color` is true.
     pub fn render(&self, source: &str, color: bool) -> String {
         render::render(self, source, color)
+    }
+}
+
+/// Every problem drawn with [`FilterError::render`], one after another, blank line between.
+pub fn render_errors(errors: &[FilterError], source: &str, color: bool) -> String {
+    errors
+        .iter()
+        .map(|e| e.render(source, color))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl std::str::FromStr for Expr {
+    type Err = Vec<FilterError>;
+
+    fn from_str(source: &str) -> Result<Self, Self::Err> {
+        parse(source)
     }
 }
 

@@ -407,6 +407,20 @@ fn render_uses_ansi_only_with_color() {
 }
 
 #[test]
+fn render_errors_joins_every_problem_and_from_str_parses() {
+    let src = "frob AND http.url > 5";
+    let errors = parse(src).unwrap_err();
+    assert_eq!(
+        render_errors(&errors, src, false),
+        "error: unknown keyword `frob`\n  |\n1 | frob AND http.url > 5\n  | ^^^^\n\n\
+         error: operator `>` does not apply to string keyword `http.url`; use =, !=, CONTAINS, BEGINSWITH or ENDSWITH\n  |\n1 | frob AND http.url > 5\n  |                   ^\n"
+    );
+    let expr: Expr = "fault OR error".parse().unwrap();
+    assert_eq!(expr.to_string(), "fault OR error");
+    assert!("fault OR".parse::<Expr>().is_err());
+}
+
+#[test]
 fn errors_serialize_to_line_column_message() {
     let e = &parse("ok\n  frob").unwrap_err()[0];
     assert_eq!(
