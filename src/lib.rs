@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod error;
 pub mod filter;
 pub mod logging;
