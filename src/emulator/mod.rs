@@ -357,3 +357,5 @@ fn model_operation(method: &Method, path: &str) -> Option<&'static str> {
         .operation_for_path(path)
         .map(|op| op.name.as_str())
 }
+#[cfg(test)]
+mod tests;
