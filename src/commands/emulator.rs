@@ -45,11 +45,8 @@ pub async fn run(args: Args, _ctx: &Context) -> Result<Outcome> {
         Err(_) => Vec::new(),
     };
     rules.extend(args.faults);
-    if !args.host.is_loopback() {
-        eprintln!(
-            "warning: --host {} is not a loopback address: anyone who can reach this machine can read and change the emulator's state",
-            args.host
-        );
+    if let Some(warning) = exposure_warning(args.host) {
+        eprintln!("{warning}");
     }
     let emulator = crate::emulator::start(EmulatorOptions {
         host: args.host,
@@ -72,6 +69,15 @@ pub async fn run(args: Args, _ctx: &Context) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// The loud warning for a bind address other machines can reach, if it is one.
+pub fn exposure_warning(host: IpAddr) -> Option<String> {
+    (!host.is_loopback()).then(|| {
+        format!(
+            "warning: --host {host} is not a loopback address: anyone who can reach this machine can read and change the emulator's state, without credentials"
+        )
+    })
+}
+
 /// Ctrl-C, or SIGTERM on Unix.
 async fn wait_for_stop_signal() {
     #[cfg(unix)]
@@ -92,5 +98,21 @@ async fn wait_for_stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_non_loopback_addresses_warn() {
+        assert_eq!(exposure_warning("127.0.0.1".parse().unwrap()), None);
+        assert_eq!(exposure_warning("::1".parse().unwrap()), None);
+        let w = exposure_warning("0.0.0.0".parse().unwrap()).unwrap();
+        assert!(
+            w.starts_with("warning: --host 0.0.0.0 is not a loopback address"),
+            "{w}"
+        );
     }
 }
