@@ -287,6 +287,7 @@ def traces(x):
     rules = x.get_indexing_rules()["IndexingRules"]
     eq("indexing rule", (rules[0]["Name"], rules[0]["Rule"]["Probabilistic"]["DesiredSamplingPercentage"]),
        ("Default", 1.0))
+    return now
 
 
 def regions():
@@ -294,14 +295,23 @@ def regions():
     eq("regions are separate", [g["GroupName"] for g in other.get_groups()["Groups"]], ["Default"])
 
 
+def section(fn, *args):
+    """Run one group of checks; an exception fails it without hiding the others."""
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        check(f"{fn.__name__} raised", False, f"{type(e).__name__}: {e}")
+        return None
+
+
 def main():
-    cli_seed_commands()
+    section(cli_seed_commands)
     x = client()
-    groups(x)
-    sampling_rules(x)
-    unsigned()
-    traces(x)
-    regions()
+    section(groups, x)
+    section(sampling_rules, x)
+    section(unsigned)
+    section(traces, x)
+    section(regions)
     print(f"{passed} passed, {len(failed)} failed")
     return 1 if failed else 0
 
