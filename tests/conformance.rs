@@ -5,7 +5,27 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+/// The emulator binary on a free loopback port, and the URL it printed.
+fn spawn_emulator(extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
+        .args(["emulator", "--port", "0"])
+        .args(extra)
+        .env_clear()
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim_end().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    (child, url)
+}
 
 #[test]
 fn the_aws_cli_and_botocore_accept_the_emulator() {
@@ -23,20 +43,16 @@ fn the_aws_cli_and_botocore_accept_the_emulator() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "").unwrap();
-    let mut emulator = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
-        .args(["emulator", "--port", "0"])
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(emulator.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim_end().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    let (mut emulator, url) = spawn_emulator(&[]);
+    // A second one that throttles and fails often, with a fixed seed, for the retry checks.
+    let (mut faulty, faulty_url) = spawn_emulator(&[
+        "--fault",
+        "throttle=0.3",
+        "--fault",
+        "error=0.2",
+        "--fault-seed",
+        "42",
+    ]);
 
     let out = Command::new(&python)
         .arg(repo.join("tests/conformance/suite.py"))
@@ -53,10 +69,13 @@ fn the_aws_cli_and_botocore_accept_the_emulator() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_PAGER", "")
         .env("CRUDDUR_XRAY_REPO", &repo)
+        .env("CRUDDUR_XRAY_FAULTY_ENDPOINT", &faulty_url)
         .output()
         .unwrap();
-    let _ = emulator.kill();
-    let _ = emulator.wait();
+    for child in [&mut emulator, &mut faulty] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let summary = stdout.lines().last().unwrap_or_default();

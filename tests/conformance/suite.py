@@ -290,6 +290,28 @@ def traces(x):
     return now
 
 
+def retries():
+    """botocore's standard retry mode treats the emulator's 429 and 503 as retryable."""
+    faulty = botocore.session.get_session().create_client(
+        "xray", region_name=REGION, endpoint_url=os.environ["CRUDDUR_XRAY_FAULTY_ENDPOINT"],
+        config=Config(retries={"max_attempts": 10, "mode": "standard"}))
+    retried, codes = 0, set()
+
+    def seen(response=None, **_):
+        code = response and response[1].get("Error", {}).get("Code")
+        if code:
+            codes.add(code)
+
+    faulty.meta.events.register("needs-retry.xray", seen)
+    for i in range(8):
+        out = faulty.create_group(GroupName=f"retry{i}")
+        retried += out["ResponseMetadata"]["RetryAttempts"]
+    names = [g["GroupName"] for g in faulty.get_groups()["Groups"]]
+    eq("every create landed once", names, ["Default"] + [f"retry{i}" for i in range(8)])
+    check("faults fired and were retried", retried > 0, retried)
+    eq("fault codes seen", codes, {"ThrottledException", "ServiceUnavailableException"})
+
+
 def regions():
     other = client(region="ap-southeast-2")
     eq("regions are separate", [g["GroupName"] for g in other.get_groups()["Groups"]], ["Default"])
@@ -312,6 +334,7 @@ def main():
     section(unsigned)
     section(traces, x)
     section(regions)
+    section(retries)
     print(f"{passed} passed, {len(failed)} failed")
     return 1 if failed else 0
 
