@@ -70,9 +70,9 @@ impl Drop for Binary {
     }
 }
 
-fn sigterm(child: &Child) {
+fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([name, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -110,7 +110,7 @@ async fn the_binary_prints_its_url_serves_the_sdk_and_stops_on_sigterm() {
     assert_eq!(err.code(), Some("InvalidRequestException"));
     assert_eq!(err.message(), Some("Group Cruddur already exists"));
 
-    sigterm(&emu.child);
+    signal(&emu.child, "-TERM");
     let status = emu.child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "SIGTERM stops it cleanly");
     let mut stderr = String::new();
@@ -122,6 +122,34 @@ async fn the_binary_prints_its_url_serves_the_sdk_and_stops_on_sigterm() {
     for secret in [KEY_ID, SECRET, "Signature=", "Credential="] {
         assert!(!stderr.contains(secret), "{secret} leaked into the logs");
     }
+}
+
+#[test]
+fn ctrl_c_stops_it_cleanly() {
+    let mut emu = spawn_binary(&[], &[]);
+    assert!(emu.url.starts_with("http://127.0.0.1:"), "{}", emu.url);
+    signal(&emu.child, "-INT");
+    assert_eq!(emu.child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_port_in_use_is_reported_in_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
+        .args(["emulator", "--port", &port])
+        .env_clear()
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]

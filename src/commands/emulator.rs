@@ -48,6 +48,8 @@ pub async fn run(args: Args, _ctx: &Context) -> Result<Outcome> {
     if let Some(warning) = exposure_warning(args.host) {
         eprintln!("{warning}");
     }
+    let signals = StopSignals::install()
+        .map_err(|e| Error::Other(format!("cannot install signal handlers: {e}")))?;
     let emulator = crate::emulator::start(EmulatorOptions {
         host: args.host,
         port: args.port,
@@ -60,7 +62,7 @@ pub async fn run(args: Args, _ctx: &Context) -> Result<Outcome> {
     writeln!(out, "{}", emulator.url())
         .and_then(|()| out.flush())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
-    wait_for_stop_signal().await;
+    signals.wait().await;
     tracing::info!("stopping");
     emulator
         .shutdown()
@@ -78,26 +80,44 @@ pub fn exposure_warning(host: IpAddr) -> Option<String> {
     })
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop_signal() {
+/// Ctrl-C (SIGINT) and SIGTERM, installed before the URL is printed so a supervisor that
+/// signals as soon as it reads the URL still gets a clean stop.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
