@@ -297,6 +297,30 @@ async fn http_errors_have_the_aws_shape_and_the_server_keeps_running() {
     );
 }
 
+#[tokio::test]
+async fn a_request_in_flight_cannot_hold_up_shutdown_forever() {
+    let emu = start(EmulatorOptions {
+        faults: vec![faults::parse_rule("latency=60s@GetGroups").unwrap()],
+        ..EmulatorOptions::default()
+    })
+    .await
+    .unwrap();
+    let addr = emu.addr();
+    let slow = tokio::spawn(async move { raw(addr, "POST", "/Groups", Some(AUTH), b"{}").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t0 = Instant::now();
+    emu.shutdown().await.unwrap();
+    let took = t0.elapsed();
+    let grace = cruddur_xray::emulator::SHUTDOWN_GRACE;
+    assert!(
+        took >= grace - Duration::from_millis(100),
+        "waited for the request: {took:?}"
+    );
+    assert!(took < grace + Duration::from_secs(2), "{took:?}");
+    assert!(!slow.is_finished(), "the slow request is still unanswered");
+    slow.abort();
+}
+
 fn cruddur_rule(name: &str) -> SamplingRule {
     SamplingRule::builder()
         .rule_name(name)

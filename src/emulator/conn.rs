@@ -26,7 +26,6 @@ impl KillableListener {
 /// What a handler learns about its connection: the peer, and the switch that kills it.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnInfo {
-    #[allow(dead_code)]
     pub peer: Option<std::net::SocketAddr>,
     kill: Arc<AtomicBool>,
 }

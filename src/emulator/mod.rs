@@ -40,6 +40,9 @@ pub use state::Store;
 /// The largest request body accepted; more gets 413.
 pub const MAX_BODY: usize = 5 * 1024 * 1024;
 
+/// How long [`RunningEmulator::shutdown`] waits for requests in flight.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How to run an emulator.
 #[derive(Debug, Clone)]
 pub struct EmulatorOptions {
@@ -90,14 +93,23 @@ impl RunningEmulator {
         &self.store
     }
 
-    /// Stop accepting, finish the requests in flight, and return.
+    /// Stop accepting, give the requests in flight [`SHUTDOWN_GRACE`] to finish (a stalled
+    /// client cannot hold the caller up longer), and return. A request still running then
+    /// is left to finish on its own task (the process exiting ends it).
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(joined) => joined.map_err(std::io::Error::other)?,
+            Err(_) => {
+                tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                task.abort();
+                Ok(())
+            }
         }
     }
 }
@@ -333,6 +345,7 @@ async fn serve(
         operation,
         region,
         status = response.status().as_u16(),
+        peer = ?conn.peer,
         "request"
     );
     if fault.drop {

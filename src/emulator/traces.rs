@@ -349,15 +349,15 @@ fn summary_json(t: &StoredTrace) -> Value {
             for (key, value) in &x.annotations {
                 let value = annotation_json(value);
                 let entry = annotations.entry(key.clone()).or_default();
-                let slot = match entry.iter().position(|(v, _)| *v == value) {
-                    Some(i) => &mut entry[i].1,
+                let i = match entry.iter().position(|(v, _)| *v == value) {
+                    Some(i) => i,
                     None => {
                         entry.push((value, Vec::new()));
-                        &mut entry.last_mut().expect("just pushed").1
+                        entry.len() - 1
                     }
                 };
                 if let Some(k) = &own {
-                    push_unique(slot, k.clone());
+                    push_unique(&mut entry[i].1, k.clone());
                 }
             }
         });
