@@ -482,7 +482,7 @@ async fn the_rust_sdk_reads_every_response() {
     assert_eq!(put.unprocessed_trace_segments().len(), 1);
     assert_eq!(
         put.unprocessed_trace_segments()[0].error_code(),
-        Some("InvalidSegment")
+        Some("MissingId")
     );
 
     let start = aws_smithy_types::DateTime::from_secs(at as i64 - 60);

@@ -474,7 +474,25 @@ fn bad_segments_are_reported_one_by_one() {
     );
     let list = unprocessed.as_array().unwrap();
     assert_eq!(list.len(), 6, "{unprocessed}");
-    assert!(list.iter().all(|u| u["ErrorCode"] == "InvalidSegment"));
+    let codes: Vec<&str> = list
+        .iter()
+        .map(|u| u["ErrorCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "InvalidJson",
+            "InvalidId",
+            "InvalidTraceId",
+            "MissingEndTime",
+            "MissingParentId",
+            "InvalidName"
+        ]
+    );
+    assert_eq!(
+        list[0]["Message"].as_str().unwrap().split(':').next(),
+        Some("Invalid segment. ErrorCode")
+    );
     let ids: Vec<Option<&str>> = list
         .iter()
         .map(|u| u.get("Id").and_then(Value::as_str))

@@ -2,8 +2,10 @@
 //! GetServiceGraph.
 //!
 //! Semantic choices:
-//! - A document is refused (reported in UnprocessedTraceSegments with ErrorCode
-//!   `InvalidSegment`) unless it is a JSON object with a 16-hex-digit `id`, a
+//! - A document is refused (reported in UnprocessedTraceSegments with an ErrorCode in the
+//!   service's style, `MissingId`, `InvalidTraceId`, `MissingEndTime`, ..., and the message
+//!   `Invalid segment. ErrorCode: CODE: detail`) unless it is a JSON object with a
+//!   16-hex-digit `id`, a
 //!   `1-XXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX` `trace_id`, a 1..=200 character `name`, a numeric
 //!   `start_time`, and an `end_time` or `"in_progress": true`; an independent subsegment
 //!   (`"type": "subsegment"`) also needs a `parent_id`. A document is at most 64 KiB.
@@ -82,77 +84,105 @@ fn trace_id_time(id: &str) -> f64 {
 
 struct Rejected {
     id: Option<String>,
+    /// In the service's style: `MissingId`, `InvalidTraceId`, ...
+    code: &'static str,
     message: String,
 }
 
 fn check_document(doc: &str) -> Result<(String, StoredSegment), Rejected> {
-    let reject = |id: Option<&str>, message: String| Rejected {
+    let reject = |id: Option<&str>, code: &'static str, detail: &str| Rejected {
         id: id.map(str::to_owned),
-        message,
+        code,
+        message: format!("Invalid segment. ErrorCode: {code}: {detail}"),
     };
     if doc.len() > MAX_DOCUMENT {
         return Err(reject(
             None,
-            format!("Segment document is larger than {MAX_DOCUMENT} bytes"),
+            "SegmentTooLarge",
+            &format!("the document is larger than {MAX_DOCUMENT} bytes"),
         ));
     }
     let raw: Value = serde_json::from_str(doc)
-        .map_err(|e| reject(None, format!("Segment document is not valid JSON: {e}")))?;
+        .map_err(|e| reject(None, "InvalidJson", &format!("not valid JSON: {e}")))?;
     if !raw.is_object() {
         return Err(reject(
             None,
-            "Segment document must be a JSON object".into(),
+            "InvalidJson",
+            "the document must be a JSON object",
         ));
     }
-    let id = raw.get("id").and_then(Value::as_str);
+    let field = |k: &str| raw.get(k).filter(|v| !v.is_null());
+    let id = field("id").and_then(Value::as_str);
     let Some(id_str) = id.filter(|i| is_hex(i, 16)) else {
-        return Err(reject(id, "id must be 16 hexadecimal digits".into()));
+        let code = if field("id").is_none() {
+            "MissingId"
+        } else {
+            "InvalidId"
+        };
+        return Err(reject(id, code, "id must be 16 hexadecimal digits"));
     };
-    let trace_id = raw.get("trace_id").and_then(Value::as_str).unwrap_or("");
+    let Some(trace_id) = field("trace_id").and_then(Value::as_str) else {
+        return Err(reject(id, "MissingTraceId", "trace_id is required"));
+    };
     if !valid_trace_id(trace_id) {
         return Err(reject(
             id,
-            format!(
+            "InvalidTraceId",
+            &format!(
                 "trace_id must look like 1-5f84c7a1-6b8e0e7d3c1e4f2a9b0c1d2e (got {trace_id:?})"
             ),
         ));
     }
-    let name_len = raw
-        .get("name")
+    match field("name")
         .and_then(Value::as_str)
-        .map_or(0, |n| n.chars().count());
-    if !(1..=200).contains(&name_len) {
-        return Err(reject(id, "name must be 1..=200 characters".into()));
+        .map(|n| n.chars().count())
+    {
+        None => return Err(reject(id, "MissingName", "name is required")),
+        Some(n) if !(1..=200).contains(&n) => {
+            return Err(reject(id, "InvalidName", "name must be 1..=200 characters"));
+        }
+        Some(_) => {}
     }
-    if !raw.get("start_time").is_some_and(Value::is_number) {
+    if !field("start_time").is_some_and(Value::is_number) {
         return Err(reject(
             id,
-            "start_time must be a number (epoch seconds)".into(),
+            "MissingStartTime",
+            "start_time must be a number (epoch seconds)",
         ));
     }
-    let in_progress = raw.get("in_progress").and_then(Value::as_bool) == Some(true);
-    if !in_progress && !raw.get("end_time").is_some_and(Value::is_number) {
+    let in_progress = field("in_progress").and_then(Value::as_bool) == Some(true);
+    if !in_progress && !field("end_time").is_some_and(Value::is_number) {
         return Err(reject(
             id,
-            "end_time must be a number unless in_progress is true".into(),
+            "MissingEndTime",
+            "end_time must be a number unless in_progress is true",
         ));
     }
-    let parent = raw.get("parent_id").and_then(Value::as_str);
-    if raw.get("type").and_then(Value::as_str) == Some("subsegment") && parent.is_none() {
+    let parent = field("parent_id").and_then(Value::as_str);
+    if field("type").and_then(Value::as_str) == Some("subsegment") && parent.is_none() {
         return Err(reject(
             id,
-            "an independent subsegment needs a parent_id".into(),
+            "MissingParentId",
+            "an independent subsegment needs a parent_id",
         ));
     }
     if parent.is_some_and(|p| !is_hex(p, 16)) {
-        return Err(reject(id, "parent_id must be 16 hexadecimal digits".into()));
+        return Err(reject(
+            id,
+            "InvalidParentId",
+            "parent_id must be 16 hexadecimal digits",
+        ));
     }
     let segment: Segment = serde_json::from_value(raw.clone())
-        .map_err(|e| reject(id, format!("Segment document is not valid: {e}")))?;
+        .map_err(|e| reject(id, "InvalidSegment", &format!("{e}")))?;
     if let (Some(end), false) = (segment.end_time, in_progress)
         && end < segment.start_time
     {
-        return Err(reject(id, "end_time must not be before start_time".into()));
+        return Err(reject(
+            id,
+            "InvalidEndTime",
+            "end_time must not be before start_time",
+        ));
     }
     Ok((
         trace_id.to_owned(),
@@ -191,7 +221,7 @@ fn put_segments(r: &mut Region, body: &Value) -> Value {
                 }
             }
             Err(rej) => {
-                let mut u = json!({ "ErrorCode": "InvalidSegment", "Message": rej.message });
+                let mut u = json!({ "ErrorCode": rej.code, "Message": rej.message });
                 if let Some(id) = rej.id {
                     u["Id"] = Value::String(id);
                 }

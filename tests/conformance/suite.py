@@ -243,7 +243,8 @@ def traces(x):
     bad = put["UnprocessedTraceSegments"]
     eq("unprocessed count", len(bad), 2)
     eq("unprocessed id", bad[1].get("Id"), "zz")
-    check("unprocessed message", all(b.get("ErrorCode") and b.get("Message") for b in bad), bad)
+    eq("unprocessed codes", [b.get("ErrorCode") for b in bad], ["InvalidJson", "InvalidId"])
+    check("unprocessed message", all(b.get("Message", "").startswith("Invalid segment.") for b in bad), bad)
 
     summaries, pages, processed = [], 0, 0
     for page in x.get_paginator("get_trace_summaries").paginate(StartTime=now - 700, EndTime=now):
