@@ -275,9 +275,9 @@ async fn http_errors_have_the_aws_shape_and_the_server_keeps_running() {
     let r = raw(
         addr,
         "POST",
-        "/SamplingTargets",
+        "/InsightSummaries",
         Some(AUTH),
-        b"{\"SamplingStatisticsDocuments\": []}",
+        b"{\"StartTime\": 0, \"EndTime\": 1}",
     )
     .await;
     assert_eq!(r.status, 501);

@@ -60,6 +60,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "UpdateTraceSegmentDestination",
     "GetIndexingRules",
     "UpdateIndexingRule",
+    "GetSamplingTargets",
 ];
 
 pub fn now() -> f64 {
@@ -220,6 +221,7 @@ impl Store {
             }
             "GetIndexingRules" => Ok(json!({ "IndexingRules": [indexing_rule_json(r)] })),
             "UpdateIndexingRule" => update_indexing_rule(r, body),
+            "GetSamplingTargets" => Ok(sampling_targets(r, body)),
             _ => super::traces::call(r, operation, body),
         }
     }
@@ -612,6 +614,48 @@ fn delete_rule(r: &mut Region, body: &Value) -> Result<Value, ApiError> {
         r.tags.remove(arn);
     }
     Ok(json!({ "SamplingRuleRecord": record_json(&rec) }))
+}
+
+/// What the X-Ray daemon polls every 10 s: each reported rule's rate and its whole
+/// reservoir as this client's quota (one client per rule, no sharing between clients).
+fn sampling_targets(r: &Region, body: &Value) -> Value {
+    let t = now().floor();
+    let mut targets = Vec::new();
+    let mut unprocessed = Vec::new();
+    for doc in member(body, "SamplingStatisticsDocuments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = doc
+            .get("RuleName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match r
+            .rules
+            .iter()
+            .find(|x| x.rule.rule_name.as_deref() == Some(name))
+        {
+            Some(rec) => targets.push(json!({
+                "RuleName": name,
+                "FixedRate": rec.rule.fixed_rate,
+                "ReservoirQuota": rec.rule.reservoir_size,
+                "ReservoirQuotaTTL": t + 10.0,
+                "Interval": 10,
+            })),
+            None => unprocessed.push(json!({
+                "RuleName": name,
+                "ErrorCode": "400",
+                "Message": "Sampling rule does not exist",
+            })),
+        }
+    }
+    let last = r.rules.iter().map(|x| x.modified_at).fold(0.0, f64::max);
+    json!({
+        "SamplingTargetDocuments": targets,
+        "LastRuleModification": last,
+        "UnprocessedStatistics": unprocessed,
+    })
 }
 
 // ---- tags ----

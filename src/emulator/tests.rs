@@ -419,11 +419,14 @@ fn unknown_and_unimplemented_operations_are_json_errors() {
     );
     let e = err(
         &s,
-        "GetSamplingTargets",
-        json!({"SamplingStatisticsDocuments": []}),
+        "GetInsightSummaries",
+        json!({"StartTime": 0, "EndTime": 1}),
     );
-    assert_eq!(e.status, 501);
-    assert!(e.message.contains("GetSamplingTargets"), "{}", e.message);
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (501, "NotImplementedException")
+    );
+    assert!(e.message.contains("GetInsightSummaries"), "{}", e.message);
 }
 
 // ---- traces ----
@@ -856,4 +859,32 @@ fn an_unparsable_filter_is_an_invalid_request() {
         "{}",
         e.message
     );
+}
+
+#[test]
+fn sampling_targets_hand_out_each_rules_rate_and_reservoir() {
+    let s = Store::new();
+    ok(&s, "CreateSamplingRule", cruddur_rule());
+    let stats = |name: &str| {
+        json!({"RuleName": name, "ClientID": "0123456789abcdef01234567",
+               "Timestamp": now(), "RequestCount": 10, "SampledCount": 1})
+    };
+    let out = ok(
+        &s,
+        "GetSamplingTargets",
+        json!({"SamplingStatisticsDocuments": [stats("Cruddur"), stats("Default"), stats("Gone")]}),
+    );
+    let targets = out["SamplingTargetDocuments"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(
+        (
+            targets[0]["RuleName"].clone(),
+            targets[0]["FixedRate"].clone(),
+            targets[0]["ReservoirQuota"].clone()
+        ),
+        (json!("Cruddur"), json!(0.1), json!(5))
+    );
+    assert_eq!(targets[1]["FixedRate"], 0.05);
+    assert_eq!(out["UnprocessedStatistics"][0]["RuleName"], "Gone");
+    assert!(out["LastRuleModification"].as_f64().unwrap() > 1.7e9);
 }

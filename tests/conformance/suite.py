@@ -207,6 +207,11 @@ def sampling_rules(x):
     recs, pages = all_pages(x, "get_sampling_rules", "SamplingRuleRecords")
     eq("get-sampling-rules all", len(recs), 26)
     check("get-sampling-rules paged", pages > 1, pages)
+    t = x.get_sampling_targets(SamplingStatisticsDocuments=[{
+        "RuleName": "Cruddur", "ClientID": "0123456789abcdef01234567", "Timestamp": time.time(),
+        "RequestCount": 10, "SampledCount": 1}])
+    eq("sampling targets", [(d["RuleName"], d["FixedRate"], d["ReservoirQuota"], d["Interval"])
+                            for d in t["SamplingTargetDocuments"]], [("Cruddur", 0.1, 5, 10)])
     d = x.delete_sampling_rule(RuleName="r00")["SamplingRuleRecord"]["SamplingRule"]
     eq("delete-sampling-rule returns the rule", d["RuleName"], "r00")
 
