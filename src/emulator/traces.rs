@@ -17,6 +17,8 @@
 //! - When the segment destination is CloudWatchLogs, only the indexed share of traces
 //!   (the Default indexing rule's percentage, chosen by a hash of the trace ID) has a
 //!   summary, as with Transaction Search.
+//! - At most [`MAX_TRACES`] traces per region are kept; past that the oldest tenth is
+//!   dropped (a warning is logged).
 //! - `group.name = "G"` in a filter uses G's own expression; a group whose expression does
 //!   not parse matches nothing.
 
@@ -31,6 +33,8 @@ use crate::trace::{AnnotationValue, Segment, Trace};
 
 /// Trace summaries per page.
 pub const SUMMARY_PAGE: usize = 100;
+/// Traces kept per region; past this the oldest are dropped.
+pub const MAX_TRACES: usize = 100_000;
 /// The largest segment document accepted.
 pub const MAX_DOCUMENT: usize = 64 * 1024;
 
@@ -229,7 +233,31 @@ fn put_segments(r: &mut Region, body: &Value) -> Value {
             }
         }
     }
+    r.traces.evict_beyond(MAX_TRACES);
     json!({ "UnprocessedTraceSegments": unprocessed })
+}
+
+impl TraceStore {
+    /// Keep memory bounded: past `cap` traces, drop the oldest tenth (by trace-ID time).
+    fn evict_beyond(&mut self, cap: usize) {
+        if self.traces.len() <= cap {
+            return;
+        }
+        let mut by_age: Vec<(f64, String)> = self
+            .traces
+            .keys()
+            .map(|id| (trace_id_time(id), id.clone()))
+            .collect();
+        by_age.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let excess = self.traces.len() - cap + cap / 10;
+        for (_, id) in by_age.into_iter().take(excess) {
+            self.traces.remove(&id);
+        }
+        tracing::warn!(
+            dropped = excess,
+            "trace store full; dropped the oldest traces"
+        );
+    }
 }
 
 // ---- reading traces ----
@@ -719,4 +747,34 @@ fn service_graph(r: &Region, body: &Value) -> Result<Value, ApiError> {
         "Services": services,
         "ContainsOldGroupVersions": false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_traces_go_first_when_the_store_is_full() {
+        let mut store = TraceStore::default();
+        for i in 0..25u32 {
+            let id = format!("1-{:08x}-{:024x}", 1_700_000_000 + i, i);
+            store.traces.insert(
+                id.clone(),
+                StoredTrace {
+                    id,
+                    ..StoredTrace::default()
+                },
+            );
+        }
+        store.evict_beyond(20);
+        assert_eq!(store.traces.len(), 18);
+        let oldest_kept = store
+            .traces
+            .keys()
+            .map(|id| trace_id_time(id))
+            .fold(f64::MAX, f64::min);
+        assert_eq!(oldest_kept, 1_700_000_007.0);
+        store.evict_beyond(20);
+        assert_eq!(store.traces.len(), 18);
+    }
 }
