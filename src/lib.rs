@@ -2,6 +2,7 @@
 //!
 //! `main.rs` parses arguments and maps errors to exit codes; everything else is here.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod emulator;
@@ -9,6 +10,9 @@ pub mod error;
 pub mod filter;
 pub mod logging;
 pub mod model;
+pub mod output;
+pub mod reconcile;
 pub mod spec;
 pub mod trace;
+pub mod verify;
 pub mod xray;

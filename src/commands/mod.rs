@@ -10,6 +10,8 @@ pub mod verify;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::error::{Exit, Result};
+use crate::reconcile::Action;
+use crate::xray::sdk::SdkXRay;
 
 /// What every command gets: the global flags. AWS clients are built on demand from them,
 /// so offline commands (validate, emulator) never read AWS configuration.
@@ -18,11 +20,40 @@ pub struct Context {
     pub global: GlobalArgs,
 }
 
-/// How a command that ran to the end went: 0, or 1 when a check failed.
+impl Context {
+    /// An X-Ray client from the global flags. Region and credentials are checked here,
+    /// before any request, so a missing one is a clear exit 253.
+    pub async fn xray(&self) -> Result<SdkXRay> {
+        SdkXRay::connect(&self.global).await
+    }
+}
+
+/// `--dry-run` and `--no-update`, shared by the create commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub no_update: bool,
+}
+
+impl ApplyOptions {
+    /// An update found under `--no-update` is a failed check (exit 1), dry run or not.
+    pub fn outcome(self, action: Action) -> Outcome {
+        if self.no_update && action == Action::Update {
+            Outcome::CheckFailed
+        } else {
+            Outcome::Ok
+        }
+    }
+}
+
+/// How a command that ran to the end went: 0, 1 when a check failed, 252 when the input
+/// was invalid and every problem was already reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     CheckFailed,
+    /// Input was invalid and every problem has already been reported (validate).
+    InvalidInput,
 }
 
 impl From<Outcome> for Exit {
@@ -30,6 +61,7 @@ impl From<Outcome> for Exit {
         match o {
             Outcome::Ok => Exit::Ok,
             Outcome::CheckFailed => Exit::CheckFailed,
+            Outcome::InvalidInput => Exit::InvalidInput,
         }
     }
 }

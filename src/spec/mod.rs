@@ -73,3 +73,8 @@ pub struct GroupSpec {
 
 /// The Default group and rule always exist and cannot be deleted.
 pub const DEFAULT_NAME: &str = "Default";
+
+pub mod json;
+pub mod load;
+
+pub use load::{Located, RuleFile, load_rule_bytes, load_rule_file};

@@ -28,6 +28,8 @@ pub struct FakeState {
     pub destination: Option<SegmentDestination>,
     pub indexing_rules: Vec<IndexingRule>,
     pub segments: Vec<String>,
+    /// What PutTraceSegments reports as not processed (empty: everything was taken).
+    pub unprocessed: Vec<UnprocessedSegment>,
     /// Operation name → error to return instead of running it.
     pub fail: BTreeMap<&'static str, (String, String)>,
 }
@@ -323,8 +325,9 @@ impl XRay for FakeXRay {
 
     async fn put_trace_segments(&self, documents: Vec<String>) -> Result<Vec<UnprocessedSegment>> {
         self.record("PutTraceSegments")?;
-        self.state.lock().unwrap().segments.extend(documents);
-        Ok(Vec::new())
+        let mut s = self.state.lock().unwrap();
+        s.segments.extend(documents);
+        Ok(s.unprocessed.clone())
     }
 
     async fn batch_get_trace_ids(&self, ids: &[String]) -> Result<Vec<String>> {

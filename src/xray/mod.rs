@@ -161,3 +161,4 @@ pub trait XRay: Send + Sync {
 
 #[doc(hidden)]
 pub mod fake;
+pub mod sdk;
