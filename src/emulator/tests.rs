@@ -888,3 +888,101 @@ fn sampling_targets_hand_out_each_rules_rate_and_reservoir() {
     assert_eq!(out["UnprocessedStatistics"][0]["RuleName"], "Gone");
     assert!(out["LastRuleModification"].as_f64().unwrap() > 1.7e9);
 }
+
+// ---- no input can panic the store ----
+
+mod arbitrary {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::super::state::{IMPLEMENTED, Store};
+
+    /// Member names the model uses, so generated bodies reach past the first checks.
+    const KEYS: &[&str] = &[
+        "GroupName",
+        "GroupARN",
+        "FilterExpression",
+        "InsightsConfiguration",
+        "InsightsEnabled",
+        "NotificationsEnabled",
+        "Tags",
+        "Key",
+        "Value",
+        "NextToken",
+        "SamplingRule",
+        "SamplingRuleUpdate",
+        "RuleName",
+        "RuleARN",
+        "ResourceARN",
+        "Priority",
+        "FixedRate",
+        "ReservoirSize",
+        "ServiceName",
+        "ServiceType",
+        "Host",
+        "HTTPMethod",
+        "URLPath",
+        "Version",
+        "Attributes",
+        "SamplingRateBoost",
+        "MaxRate",
+        "CooldownWindowMinutes",
+        "TagKeys",
+        "TraceSegmentDocuments",
+        "StartTime",
+        "EndTime",
+        "TimeRangeType",
+        "TraceIds",
+        "Destination",
+        "Name",
+        "Rule",
+        "Probabilistic",
+        "DesiredSamplingPercentage",
+        "SamplingStatisticsDocuments",
+        "x",
+    ];
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[ -~]{0,40}".prop_map(Value::String),
+            prop_oneof![
+                Just("Default"), Just("Cruddur"), Just("*"), Just("1-5f84c7a1-6b8e0e7d3c1e4f2a9b0c1d2e"),
+                Just("{\"id\":\"0123456789abcdef\",\"trace_id\":\"1-5f84c7a1-6b8e0e7d3c1e4f2a9b0c1d2e\",\"name\":\"a\",\"start_time\":1,\"end_time\":2,\"subsegments\":[{}]}"),
+            ]
+            .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..6).prop_map(
+                    |pairs| Value::Object(
+                        pairs
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect::<Map<_, _>>()
+                    )
+                ),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn any_body_gets_an_answer_not_a_panic(
+            calls in proptest::collection::vec((proptest::sample::select(IMPLEMENTED), value()), 1..8)
+        ) {
+            let s = Store::new();
+            for (op, body) in calls {
+                let _ = s.call("us-east-1", op, &body);
+            }
+            // The store still works afterwards.
+            let groups = s.call("us-east-1", "GetGroups", &serde_json::json!({})).unwrap();
+            prop_assert_eq!(&groups["Groups"][0]["GroupName"], "Default");
+        }
+    }
+}
