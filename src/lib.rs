@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod error;
 pub mod filter;
 pub mod logging;
