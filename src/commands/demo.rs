@@ -131,7 +131,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
     create_group::check_filter_expression(FILTER)?;
     let group_cmd = format!("cruddur-xray create-group --group-name {GROUP} --filter-expression '{FILTER}'");
     let rule_cmd = format!("cruddur-xray create-sampling-rule --file {}", rule.path);
-    for round in ["", " (again: safe to re-run)"] {
+    for round in ["", "   # again: safe to re-run"] {
         step(&format!("{group_cmd}{round}"));
         apply_group(&xray, &group).await?;
         step(&format!("{rule_cmd}{round}"));
