@@ -43,6 +43,7 @@ pub enum Command {
 
 /// Flags every command accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// AWS region (else AWS_REGION, AWS_DEFAULT_REGION, then the profile)
     #[arg(long, global = true, value_name = "REGION")]
