@@ -79,7 +79,8 @@ pub fn check_group_name(name: &str) -> Result<()> {
 }
 
 /// Check a filter expression locally: X-Ray may accept a bad one and then quietly match
-/// nothing. The first problem is shown with a caret under it.
+/// nothing. The first line names the flag, the position and the first problem; a caret
+/// drawing follows for each problem.
 pub fn check_filter_expression(expr: &str) -> Result<()> {
     if expr.trim().is_empty() {
         return Err(Error::invalid(
@@ -88,16 +89,29 @@ pub fn check_filter_expression(expr: &str) -> Result<()> {
     }
     match crate::filter::parse(expr) {
         Ok(_) => Ok(()),
-        Err(errors) => {
-            let Some(first) = errors.first() else {
-                return Err(Error::invalid("--filter-expression is not valid"));
-            };
-            Err(Error::invalid(format!(
-                "--filter-expression: {}",
-                first.render(expr, false)
-            )))
-        }
+        Err(errors) => Err(Error::invalid(filter_problems(
+            "--filter-expression",
+            expr,
+            &errors,
+        ))),
     }
+}
+
+/// `FLAG:LINE:COL: message` and the caret drawing, for each problem. The caller's
+/// `error: ` prefix covers the first; the others get their own.
+pub fn filter_problems(flag: &str, expr: &str, errors: &[crate::filter::FilterError]) -> String {
+    if errors.is_empty() {
+        return format!("{flag} is not valid");
+    }
+    let mut out = String::new();
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push_str("error: ");
+        }
+        out.push_str(&format!("{flag}:{}:{}: {}\n", e.line, e.column, e.message));
+        out.push_str(&e.snippet(expr, false));
+    }
+    out.trim_end().to_owned()
 }
 
 /// Parse `KEY=VALUE` tags with the service's limits: keys 1 to 128 characters and not

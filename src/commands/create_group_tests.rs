@@ -347,3 +347,22 @@ async fn without_a_filter_flag_the_groups_filter_is_kept() {
         "the update kept the filter"
     );
 }
+
+#[test]
+fn a_valid_filter_expression_passes_the_local_check() {
+    check_filter_expression("service(\"backend-flask\") { fault }").unwrap();
+}
+
+#[test]
+fn every_filter_problem_is_shown_with_flag_position_and_caret() {
+    let expr = "resposetime > 5 AND service(\"backend-flask\"";
+    let err = check_filter_expression(expr).unwrap_err();
+    assert_eq!(err.exit().code(), 252);
+    assert_eq!(
+        err.to_string(),
+        "--filter-expression:1:1: unknown keyword `resposetime`; did you mean `responsetime`?\n  \
+         |\n1 | resposetime > 5 AND service(\"backend-flask\"\n  | ^^^^^^^^^^^\n\
+         error: --filter-expression:1:28: this `(` is never closed; add `)`\n  \
+         |\n1 | resposetime > 5 AND service(\"backend-flask\"\n  |                            ^"
+    );
+}

@@ -78,7 +78,18 @@ pub fn check_filter(expr: &str, color: bool) -> Checked {
                 message: e.message.clone(),
             })
             .collect(),
-        rendered: errors.iter().map(|e| e.render(expr, color)).collect(),
+        rendered: errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}: {}\n{}",
+                    e.line,
+                    e.column,
+                    e.message,
+                    e.snippet(expr, color)
+                )
+            })
+            .collect(),
     }
 }
 
@@ -142,7 +153,7 @@ pub fn problems_text(report: &ValidateReport) -> String {
             count += 1;
             match c.kind {
                 // The caret drawing shows the expression itself; say which flag it came from.
-                Kind::FilterExpression => out.push_str(&format!("--filter-expression: {r}\n")),
+                Kind::FilterExpression => out.push_str(&format!("error: --filter-expression:{r}")),
                 Kind::File => out.push_str(&format!("error: {r}\n")),
             }
         }

@@ -71,6 +71,12 @@ impl FilterError {
     pub fn render(&self, source: &str, color: bool) -> String {
         render::render(self, source, color)
     }
+
+    /// The source line with a caret under the problem, without the message: for callers
+    /// that print the message on a line of their own (`--filter-expression:1:5: ...`).
+    pub fn snippet(&self, source: &str, color: bool) -> String {
+        render::snippet(self, source, color)
+    }
 }
 
 /// Every problem drawn with [`FilterError::render`], one after another, blank line between.

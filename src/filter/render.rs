@@ -29,6 +29,23 @@ pub(crate) fn render(error: &FilterError, source: &str, color: bool) -> String {
             text.to_string()
         }
     };
+    let mut out = String::new();
+    out.push_str(&paint(RED, "error"));
+    out.push_str(&paint(BOLD, &format!(": {}", error.message)));
+    out.push('\n');
+    out.push_str(&snippet(error, source, color));
+    out
+}
+
+/// The source line with a caret under the problem, without the message line.
+pub(crate) fn snippet(error: &FilterError, source: &str, color: bool) -> String {
+    let paint = |style: &str, text: &str| {
+        if color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    };
     let offset = floor_boundary(source, error.offset.min(source.len()));
     let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[offset..]
@@ -78,9 +95,6 @@ pub(crate) fn render(error: &FilterError, source: &str, color: bool) -> String {
     let gutter = " ".repeat(number.len());
     let bar = paint(BLUE, "|");
     let mut out = String::new();
-    out.push_str(&paint(RED, "error"));
-    out.push_str(&paint(BOLD, &format!(": {}", error.message)));
-    out.push('\n');
     out.push_str(&format!("{gutter} {bar}\n"));
     out.push_str(&format!("{} {bar} {shown}\n", paint(BLUE, &number)));
     out.push_str(&format!(
