@@ -316,13 +316,34 @@ pub struct TraceStats {
     pub slowest_urls: Vec<SlowUrl>,
 }
 
-/// Seconds; `null` when no trace had a response time.
+/// Seconds; `null` when no trace had a response time. JSON carries them rounded to the
+/// microsecond: segment timestamps are epoch seconds in an f64, so digits past that are
+/// noise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseTimes {
+    #[serde(serialize_with = "micros_opt")]
     pub p50: Option<f64>,
+    #[serde(serialize_with = "micros_opt")]
     pub p95: Option<f64>,
+    #[serde(serialize_with = "micros_opt")]
     pub p99: Option<f64>,
+    #[serde(serialize_with = "micros_opt")]
     pub max: Option<f64>,
+}
+
+fn round_micros(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn micros_opt<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => s.serialize_some(&round_micros(*x)),
+        None => s.serialize_none(),
+    }
+}
+
+fn micros<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_micros(*v))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -335,6 +356,7 @@ pub struct ServiceCount {
 pub struct SlowUrl {
     pub url: String,
     /// Seconds.
+    #[serde(serialize_with = "micros")]
     pub max_response_time: f64,
 }
 
@@ -342,6 +364,20 @@ pub struct SlowUrl {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn json_carries_seconds_to_the_microsecond() {
+        let rt = ResponseTimes {
+            p50: Some(0.050_000_190_734_863_28),
+            p95: None,
+            p99: Some(1.0),
+            max: Some(1.234_567_89),
+        };
+        assert_eq!(
+            serde_json::to_string(&rt).unwrap(),
+            r#"{"p50":0.05,"p95":null,"p99":1.0,"max":1.234568}"#
+        );
+    }
 
     fn close(got: Option<f64>, want: f64) {
         let got = got.expect("a value");
