@@ -68,7 +68,7 @@ fn ok(out: &Output) -> String {
 }
 
 #[test]
-fn the_create_commands_are_safe_to_rerun_against_the_emulator() {
+fn the_create_commands_are_safe_to_rerun_and_verify_passes_against_the_emulator() {
     let emu = emulator();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -131,4 +131,52 @@ fn the_create_commands_are_safe_to_rerun_against_the_emulator() {
     let parts: Vec<&str> = trace.split('-').collect();
     assert_eq!(parts.len(), 3, "a trace ID: {trace}");
     assert_eq!((parts[0], parts[1].len(), parts[2].len()), ("1", 8, 24));
+
+    // The group's filter is service("backend-flask"), which the test trace reports as.
+    ok(&run(
+        &emu,
+        h,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            "service(\"backend-flask\")",
+        ],
+    ));
+    let verify = [
+        "verify",
+        "--group",
+        "Cruddur",
+        "--expect-rule",
+        "Cruddur",
+        "--min-traces",
+        "1",
+        "--trace-id",
+        trace,
+    ];
+    let report = ok(&run(&emu, h, &verify));
+    assert!(report.contains("backend-flask"), "{report}");
+    assert!(report.trim_end().ends_with("all checks passed"), "{report}");
+
+    // A typo in the filter (the Cruddur journal's own) makes verify fail: exit 1.
+    ok(&run(
+        &emu,
+        h,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            "service(\"backend-flash\")",
+        ],
+    ));
+    let failed = run(&emu, h, &verify);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&failed.stdout),
+        String::from_utf8_lossy(&failed.stderr)
+    );
 }
