@@ -10,6 +10,19 @@ struct Emulator {
     url: String,
 }
 
+impl Emulator {
+    /// Stop it and return what it logged.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut logs = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut logs);
+        }
+        logs
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -18,12 +31,17 @@ impl Drop for Emulator {
 }
 
 fn emulator() -> Emulator {
+    emulator_with(&[])
+}
+
+fn emulator_with(extra: &[&str]) -> Emulator {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
         .args(["emulator", "--port", "0"])
+        .args(extra)
         .env_clear()
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut url = String::new();
@@ -68,7 +86,7 @@ fn ok(out: &Output) -> String {
 }
 
 #[test]
-fn the_create_commands_are_safe_to_rerun_against_the_emulator() {
+fn the_create_commands_are_safe_to_rerun_and_verify_passes_against_the_emulator() {
     let emu = emulator();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -131,4 +149,97 @@ fn the_create_commands_are_safe_to_rerun_against_the_emulator() {
     let parts: Vec<&str> = trace.split('-').collect();
     assert_eq!(parts.len(), 3, "a trace ID: {trace}");
     assert_eq!((parts[0], parts[1].len(), parts[2].len()), ("1", 8, 24));
+
+    // The group's filter is service("backend-flask"), which the test trace reports as.
+    ok(&run(
+        &emu,
+        h,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            "service(\"backend-flask\")",
+        ],
+    ));
+    let verify = [
+        "verify",
+        "--group",
+        "Cruddur",
+        "--expect-rule",
+        "Cruddur",
+        "--min-traces",
+        "1",
+        "--trace-id",
+        trace,
+    ];
+    let report = ok(&run(&emu, h, &verify));
+    assert!(report.contains("backend-flask"), "{report}");
+    assert!(report.trim_end().ends_with("all checks passed"), "{report}");
+
+    // A typo in the filter (the Cruddur journal's own) makes verify fail: exit 1.
+    ok(&run(
+        &emu,
+        h,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            "service(\"backend-flash\")",
+        ],
+    ));
+    let failed = run(&emu, h, &verify);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&failed.stdout),
+        String::from_utf8_lossy(&failed.stderr)
+    );
+}
+
+#[test]
+fn the_commands_ride_out_throttling_and_server_errors() {
+    // A fixed seed and one request at a time: the same faults on every run.
+    let emu = emulator_with(&[
+        "-v",
+        "--fault",
+        "throttle=0.3",
+        "--fault",
+        "error=0.2",
+        "--fault-seed",
+        "5",
+    ]);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let rule_file: PathBuf = [env!("CARGO_MANIFEST_DIR"), "aws", "json", "xray.json"]
+        .iter()
+        .collect();
+    let retrying = ["--max-attempts", "10"];
+    let mut args = vec!["create-group", "--group-name", "Cruddur"];
+    args.extend(retrying);
+    let out = ok(&run(&emu, h, &args));
+    assert!(out.starts_with("created group Cruddur"), "{out}");
+    let mut args = vec![
+        "create-sampling-rule",
+        "--file",
+        rule_file.to_str().unwrap(),
+    ];
+    args.extend(retrying);
+    let out = ok(&run(&emu, h, &args));
+    assert!(out.starts_with("created sampling rule Cruddur"), "{out}");
+    let mut args = vec![
+        "verify",
+        "--expect-group",
+        "Cruddur",
+        "--expect-rule",
+        "Cruddur",
+    ];
+    args.extend(retrying);
+    let out = ok(&run(&emu, h, &args));
+    assert!(out.trim_end().ends_with("all checks passed"), "{out}");
+    let logs = emu.stop();
+    assert!(logs.contains("fault: throttled"), "{logs}");
+    assert!(logs.contains("fault: server error"), "{logs}");
 }

@@ -371,4 +371,6 @@ fn model_operation(method: &Method, path: &str) -> Option<&'static str> {
         .map(|op| op.name.as_str())
 }
 #[cfg(test)]
+mod filter_tests;
+#[cfg(test)]
 mod tests;

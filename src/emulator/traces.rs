@@ -485,30 +485,38 @@ fn summary_json(t: &StoredTrace) -> Value {
     v
 }
 
-/// `group.name`/`group.arn` resolved against a snapshot of the region's groups.
-struct Groups(Vec<(String, String, Option<String>)>);
+/// `group.name`/`group.arn` resolved against the region's groups, each group's expression
+/// parsed once per request: `Some(None)` for no filter, `None` for one that does not parse
+/// (such a group matches no trace, as in X-Ray).
+struct Groups(Vec<(String, String, Option<Option<Expr>>)>);
 
 impl Groups {
     fn of(r: &Region) -> Groups {
         Groups(
             r.groups
                 .iter()
-                .map(|g| (g.name.clone(), g.arn.clone(), g.filter.clone()))
+                .map(|g| {
+                    let expr = match &g.filter {
+                        None => Some(None),
+                        Some(f) => filter::parse(f).ok().map(Some),
+                    };
+                    (g.name.clone(), g.arn.clone(), expr)
+                })
                 .collect(),
         )
+    }
+
+    fn find(&self, name_or_arn: &str) -> Option<&Option<Option<Expr>>> {
+        self.0
+            .iter()
+            .find(|(n, a, _)| n == name_or_arn || a == name_or_arn)
+            .map(|(_, _, e)| e)
     }
 }
 
 impl GroupLookup for Groups {
     fn group_filter(&self, name_or_arn: &str) -> Option<Option<Expr>> {
-        let (_, _, filter) = self
-            .0
-            .iter()
-            .find(|(n, a, _)| n == name_or_arn || a == name_or_arn)?;
-        match filter {
-            None => Some(None),
-            Some(f) => filter::parse(f).ok().map(Some),
-        }
+        self.find(name_or_arn)?.clone()
     }
 }
 
@@ -658,14 +666,12 @@ fn service_graph(r: &Region, body: &Value) -> Result<Value, ApiError> {
             .or_else(|| body.get("GroupName").and_then(Value::as_str));
         match key {
             None => None,
-            Some(k) => {
-                let (_, _, filter) = groups
-                    .0
-                    .iter()
-                    .find(|(n, a, _)| n == k || a == k)
-                    .ok_or_else(|| ApiError::invalid("Group not found"))?;
-                filter.as_ref().map(|f| filter::parse(f).ok())
-            }
+            Some(k) => match groups.find(k) {
+                None => return Err(ApiError::invalid("Group not found")),
+                Some(Some(None)) => None,
+                Some(Some(Some(e))) => Some(Some(e.clone())),
+                Some(None) => Some(None),
+            },
         }
     };
     let mut nodes: Vec<ServiceKey> = Vec::new();

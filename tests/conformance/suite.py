@@ -318,6 +318,37 @@ def retries():
     eq("fault codes seen", codes, {"ThrottledException", "ServiceUnavailableException"})
 
 
+def filters(x, now):
+    """FilterExpression through the emulator's real filter-language parser and evaluator."""
+    window = {"StartTime": now - 700, "EndTime": now}
+
+    def summaries(expr):
+        ids, processed = [], 0
+        for page in x.get_paginator("get_trace_summaries").paginate(FilterExpression=expr, **window):
+            ids.extend(s["Id"] for s in page["TraceSummaries"])
+            processed += page["TracesProcessedCount"]
+        return ids, processed
+
+    ids, processed = summaries('service("backend-flask")')
+    eq("filter service() count", len(ids), 75)
+    eq("filter processed counts unmatched too", processed, 150)
+    eq("filter newest first", ids[0], trace_id(now - 600 + 149, 149))
+    eq("filter service() {fault}", len(summaries('service("frontend") { fault }')[0]), 15)
+    eq("filter annotation", len(summaries("annotation.n >= 140")[0]), 10)
+    eq("filter http.url", summaries('http.url ENDSWITH "/api/7"')[0], [trace_id(now - 600 + 7, 7)])
+    eq("filter group.name Default", len(summaries('group.name = "Default"')[0]), 150)
+    x.delete_group(GroupName="g00")  # the region is at its 25-group quota
+    x.create_group(GroupName="Frontend", FilterExpression='service("frontend")')
+    eq("filter group.name uses the group's filter", len(summaries('group.name = "Frontend" AND fault')[0]), 15)
+    e = error_of(x.get_trace_summaries, FilterExpression="service(", **window)
+    check("filter error names a column", e and e[0] == "InvalidRequestException" and "column" in e[1], e)
+
+    code, out, err = cli("xray", "get-trace-summaries", "--start-time", str(int(now - 700)),
+                         "--end-time", str(int(now)), "--filter-expression", 'service("backend-flask")')
+    eq("cli get-trace-summaries exit", code, 0)
+    eq("cli get-trace-summaries count", len((out or {}).get("TraceSummaries", [])), 75)
+
+
 def regions():
     other = client(region="ap-southeast-2")
     eq("regions are separate", [g["GroupName"] for g in other.get_groups()["Groups"]], ["Default"])
@@ -338,7 +369,9 @@ def main():
     section(groups, x)
     section(sampling_rules, x)
     section(unsigned)
-    section(traces, x)
+    now = section(traces, x)
+    if now is not None:  # traces() failing is already a failed check
+        section(filters, x, now)
     section(regions)
     section(retries)
     print(f"{passed} passed, {len(failed)} failed")
