@@ -1,0 +1,410 @@
+//! Issue 3 end to end: create-group, create-sampling-rule, verify and demo through the
+//! built binary against the emulator binary, with botocore (the AWS CLI's client) reading
+//! back what was written. Every child gets a clean environment; nothing leaves loopback.
+
+mod common;
+
+use common::{Emulator, Sandbox};
+use serde_json::{Value, json};
+
+const FILTER: &str = r#"service("backend-flask")"#;
+const RULE_FILE: &str = include_str!("../aws/json/xray.json");
+
+fn rule_file() -> String {
+    common::repo()
+        .join("aws/json/xray.json")
+        .display()
+        .to_string()
+}
+
+fn seed_group(s: &Sandbox, emu: &Emulator) -> Value {
+    let run = s.run(
+        emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            FILTER,
+            "--output",
+            "json",
+        ],
+    );
+    run.ok();
+    run.json()
+}
+
+/// The custom rules (not Default) botocore sees, by name.
+fn rules_by_name(records: &Value) -> Vec<(String, Value)> {
+    records["SamplingRuleRecords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let rule = r["SamplingRule"].clone();
+            (rule["RuleName"].as_str().unwrap().to_owned(), rule)
+        })
+        .filter(|(n, _)| n != "Default")
+        .collect()
+}
+
+#[test]
+fn each_seed_command_reports_created_then_unchanged_and_botocore_reads_back_every_field() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    let file = rule_file();
+    let file_url = format!("file://{file}");
+
+    // create-group: text, then JSON.
+    let first = s.run(
+        &emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            FILTER,
+        ],
+    );
+    let text = first.ok();
+    assert!(
+        text.starts_with(
+            "created group Cruddur (arn:aws:xray:us-east-1:000000000000:group/Cruddur/"
+        ),
+        "{text}"
+    );
+    assert_eq!(first.stderr, "");
+    let again = seed_group(&s, &emu);
+    let arn = again["arn"].as_str().unwrap().to_owned();
+    assert!(text.contains(&arn), "the same group: {text} / {arn}");
+    assert_eq!(
+        again,
+        json!({"action": "unchanged", "dry_run": false, "applied": false, "resource": "group",
+            "name": "Cruddur", "arn": arn, "changes": []})
+    );
+
+    // create-sampling-rule: PATH as JSON, then file://PATH as text, each twice.
+    let created = s.run(
+        &emu,
+        &["create-sampling-rule", "--file", &file, "--output", "json"],
+    );
+    created.ok();
+    let v = created.json();
+    let rule_arn = "arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur";
+    assert_eq!(
+        (
+            &v["action"],
+            &v["dry_run"],
+            &v["applied"],
+            &v["name"],
+            &v["arn"]
+        ),
+        (
+            &json!("create"),
+            &json!(false),
+            &json!(true),
+            &json!("Cruddur"),
+            &json!(rule_arn)
+        )
+    );
+    let fields: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"FixedRate") && fields.contains(&"ServiceName"),
+        "{v}"
+    );
+    let unchanged = s.run(
+        &emu,
+        &["create-sampling-rule", "--file", &file, "--output", "json"],
+    );
+    unchanged.ok();
+    assert_eq!(
+        unchanged.json(),
+        json!({"action": "unchanged", "dry_run": false, "applied": false,
+            "resource": "sampling-rule", "name": "Cruddur", "arn": rule_arn, "changes": []})
+    );
+    for _ in 0..2 {
+        let run = s.run(&emu, &["create-sampling-rule", "--file", &file_url]);
+        assert_eq!(
+            run.ok(),
+            format!("unchanged sampling rule Cruddur ({rule_arn})\n")
+        );
+    }
+
+    // A second group and rule with every optional field, to read back field by field.
+    let tagged = s.run(
+        &emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Tagged",
+            "--filter-expression",
+            "responsetime > 5",
+            "--insights",
+            "--notifications",
+            "--tag",
+            "app=cruddur",
+            "--tag",
+            "team=obs",
+            "--output",
+            "json",
+        ],
+    );
+    tagged.ok();
+    let tagged = tagged.json();
+    assert_eq!(tagged["action"], "create");
+    let tagged_arn = tagged["arn"].as_str().unwrap().to_owned();
+    let full = s.file(
+        "full.json",
+        r#"{"SamplingRule": {"RuleName": "Full", "ResourceARN": "*", "Priority": 42,
+  "FixedRate": 0.25, "ReservoirSize": 3, "ServiceName": "frontend-react-js",
+  "ServiceType": "AWS::ECS::Container", "Host": "cruddur.example.com", "HTTPMethod": "POST",
+  "URLPath": "/api/messages/*", "Version": 1, "Attributes": {"tier": "web"}},
+ "Tags": [{"Key": "app", "Value": "cruddur"}, {"Key": "owner", "Value": "obs"}]}"#,
+    );
+    let full_run = s.run(
+        &emu,
+        &["create-sampling-rule", "--file", full.to_str().unwrap()],
+    );
+    assert!(
+        full_run.ok().starts_with("created sampling rule Full"),
+        "{full_run:?}"
+    );
+    let again = s.run(
+        &emu,
+        &["create-sampling-rule", "--file", full.to_str().unwrap()],
+    );
+    assert!(
+        again.ok().starts_with("unchanged sampling rule Full"),
+        "{again:?}"
+    );
+
+    let got = s.botocore(
+        &emu,
+        &json!([
+            ["get_group", {"GroupName": "Cruddur"}],
+            ["get_group", {"GroupName": "Tagged"}],
+            ["get_sampling_rules", {}],
+            ["list_tags_for_resource", {"ResourceARN": tagged_arn}],
+            ["list_tags_for_resource", {"ResourceARN": "arn:aws:xray:us-east-1:000000000000:sampling-rule/Full"}],
+            ["get_groups", {}],
+        ]),
+    );
+    let g = &got[0]["Group"];
+    assert_eq!(g["GroupARN"], json!(arn));
+    assert_eq!(g["FilterExpression"], json!(FILTER));
+    assert_eq!(
+        g["InsightsConfiguration"],
+        json!({"InsightsEnabled": false, "NotificationsEnabled": false})
+    );
+    let t = &got[1]["Group"];
+    assert_eq!(t["FilterExpression"], json!("responsetime > 5"));
+    assert_eq!(
+        t["InsightsConfiguration"],
+        json!({"InsightsEnabled": true, "NotificationsEnabled": true})
+    );
+
+    let rules = rules_by_name(&got[2]);
+    assert_eq!(
+        rules.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["Cruddur", "Full"],
+        "each rule once"
+    );
+    // Every field of the file, as botocore reads it.
+    let want: Value = serde_json::from_str(RULE_FILE).unwrap();
+    for (k, v) in want["SamplingRule"].as_object().unwrap() {
+        assert_eq!(&rules[0].1[k], v, "Cruddur.{k}");
+    }
+    assert_eq!(rules[0].1["RuleARN"], json!(rule_arn));
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap();
+    for (k, v) in want["SamplingRule"].as_object().unwrap() {
+        assert_eq!(&rules[1].1[k], v, "Full.{k}");
+    }
+    let tags = |v: &Value| {
+        let mut t: Vec<(String, String)> = v["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["Key"].as_str().unwrap().to_owned(),
+                    t["Value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        tags(&got[3]),
+        [
+            ("app".into(), "cruddur".into()),
+            ("team".into(), "obs".into())
+        ]
+    );
+    assert_eq!(
+        tags(&got[4]),
+        [
+            ("app".into(), "cruddur".into()),
+            ("owner".into(), "obs".into())
+        ]
+    );
+    let names: Vec<&str> = got[5]["Groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["GroupName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Default", "Cruddur", "Tagged"],
+        "no duplicate groups"
+    );
+}
+
+#[test]
+fn a_changed_filter_or_fixed_rate_is_updated_old_to_new_and_botocore_sees_the_new_value() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    seed_group(&s, &emu);
+    s.run(&emu, &["create-sampling-rule", "--file", &rule_file()])
+        .ok();
+
+    let new_filter = r#"service("backend-flask") AND responsetime > 1"#;
+    let run = s.run(
+        &emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            new_filter,
+        ],
+    );
+    assert_eq!(
+        run.ok(),
+        format!(
+            "updated group Cruddur: FilterExpression {:?} → {:?}\n",
+            FILTER, new_filter
+        )
+    );
+
+    let changed = s.file(
+        "xray.json",
+        &RULE_FILE.replacen("\"FixedRate\": 0.1", "\"FixedRate\": 0.2", 1),
+    );
+    let run = s.run(
+        &emu,
+        &[
+            "create-sampling-rule",
+            "--file",
+            &format!("file://{}", changed.display()),
+            "--output",
+            "json",
+        ],
+    );
+    run.ok();
+    assert_eq!(
+        run.json(),
+        json!({"action": "update", "dry_run": false, "applied": true,
+            "resource": "sampling-rule", "name": "Cruddur",
+            "arn": "arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur",
+            "changes": [{"field": "FixedRate", "old": 0.1, "new": 0.2}]})
+    );
+
+    let got = s.botocore(
+        &emu,
+        &json!([["get_group", {"GroupName": "Cruddur"}], ["get_sampling_rules", {}]]),
+    );
+    assert_eq!(got[0]["Group"]["FilterExpression"], json!(new_filter));
+    let rules = rules_by_name(&got[1]);
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].1["FixedRate"], json!(0.2));
+    assert_eq!(rules[0].1["ReservoirSize"], json!(5), "the rest kept");
+}
+
+#[test]
+fn dry_run_and_no_update_send_no_write() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    seed_group(&s, &emu);
+    s.run(&emu, &["create-sampling-rule", "--file", &rule_file()])
+        .ok();
+    let drifted = s.file(
+        "xray.json",
+        &RULE_FILE.replacen("\"ReservoirSize\": 5", "\"ReservoirSize\": 9", 1),
+    );
+    let drifted = drifted.to_str().unwrap();
+    let other = r#"service("frontend-react-js")"#;
+    let group = [
+        "create-group",
+        "--group-name",
+        "Cruddur",
+        "--filter-expression",
+        other,
+    ];
+
+    let run = s.run(&emu, &[&group[..], &["--dry-run"]].concat());
+    assert_eq!(
+        run.ok(),
+        format!("would update group Cruddur: FilterExpression {FILTER:?} → {other:?}\n")
+    );
+    let run = s.run(
+        &emu,
+        &[
+            "create-sampling-rule",
+            "--file",
+            drifted,
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    );
+    run.ok();
+    let v = run.json();
+    assert_eq!(
+        (&v["action"], &v["dry_run"], &v["applied"]),
+        (&json!("update"), &json!(true), &json!(false))
+    );
+    assert_eq!(
+        v["changes"],
+        json!([{"field": "ReservoirSize", "old": 5, "new": 9}])
+    );
+
+    let run = s.run(&emu, &[&group[..], &["--no-update"]].concat());
+    assert_eq!(
+        run.code(1),
+        format!(
+            "group Cruddur differs, not updated (--no-update): FilterExpression {FILTER:?} → {other:?}\n"
+        )
+    );
+    let run = s.run(
+        &emu,
+        &[
+            "create-sampling-rule",
+            "--file",
+            drifted,
+            "--no-update",
+            "--output",
+            "json",
+        ],
+    );
+    run.code(1);
+    let v = run.json();
+    assert_eq!(
+        (&v["action"], &v["dry_run"], &v["applied"]),
+        (&json!("update"), &json!(false), &json!(false))
+    );
+
+    // Nothing changed on the service.
+    let got = s.botocore(
+        &emu,
+        &json!([["get_group", {"GroupName": "Cruddur"}], ["get_sampling_rules", {}]]),
+    );
+    assert_eq!(got[0]["Group"]["FilterExpression"], json!(FILTER));
+    assert_eq!(rules_by_name(&got[1])[0].1["ReservoirSize"], json!(5));
+}
