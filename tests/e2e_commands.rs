@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Emulator, Sandbox};
+use common::{Emulator, Run, Sandbox};
 use serde_json::{Value, json};
 
 const FILTER: &str = r#"service("backend-flask")"#;
@@ -407,4 +407,239 @@ fn dry_run_and_no_update_send_no_write() {
     );
     assert_eq!(got[0]["Group"]["FilterExpression"], json!(FILTER));
     assert_eq!(rules_by_name(&got[1])[0].1["ReservoirSize"], json!(5));
+}
+
+/// Only the Default group and the Default rule, as botocore sees them.
+fn assert_nothing_created(s: &Sandbox, emu: &Emulator) {
+    let got = s.botocore(
+        emu,
+        &json!([["get_groups", {}], ["get_sampling_rules", {}]]),
+    );
+    let groups: Vec<&str> = got[0]["Groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["GroupName"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["Default"], "no group created");
+    assert_eq!(rules_by_name(&got[1]), [], "no rule created");
+}
+
+#[test]
+fn bad_input_is_252_with_its_position_and_nothing_reaches_the_service() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    let bad = s.file(
+        "xray.json",
+        &RULE_FILE.replacen("\"FixedRate\": 0.1", "\"FixedRate\": 1.5", 1),
+    );
+    for arg in [
+        bad.display().to_string(),
+        format!("file://{}", bad.display()),
+    ] {
+        let run = s.run(&emu, &["create-sampling-rule", "--file", &arg]);
+        assert_eq!(run.code(252), "", "stdout is empty");
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: {}:6:18: SamplingRule.FixedRate must be within 0..=1 (got 1.5)\n",
+                bad.display()
+            )
+        );
+        assert!(run.stderr.contains("xray.json:6:18"), "{}", run.stderr);
+    }
+
+    for (expr, caret) in [
+        (r#"service("backend-flask""#, "  |        ^\n"),
+        ("resposetime > 5", "  | ^^^^^^^^^^^\n"),
+    ] {
+        let run = s.run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--filter-expression",
+                expr,
+            ],
+        );
+        assert_eq!(run.code(252), "");
+        assert!(
+            run.stderr.starts_with("error: --filter-expression: "),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("1 | {expr}\n")),
+            "the expression is shown: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(caret),
+            "a caret under it: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        s.run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--filter-expression",
+                "resposetime > 5"
+            ]
+        )
+        .stderr
+        .contains("did you mean `responsetime`?")
+    );
+    assert_nothing_created(&s, &emu);
+}
+
+#[test]
+fn verify_names_the_failed_check_and_passes_when_the_seeds_exist() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    seed_group(&s, &emu);
+    s.run(&emu, &["create-sampling-rule", "--file", &rule_file()])
+        .ok();
+
+    let run = s.run(&emu, &["verify", "--expect-group", "Nope"]);
+    let text = run.code(1);
+    assert!(text.contains("1 of 1 checks failed"), "{text}");
+    assert!(
+        run.stderr.contains(
+            "check failed: expect-group: group \"Nope\" does not exist (there are: \"Default\", \"Cruddur\")\n"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let run = s.run(
+        &emu,
+        &[
+            "verify",
+            "--expect-group",
+            "Cruddur",
+            "--expect-rule",
+            "Cruddur",
+        ],
+    );
+    assert!(run.ok().contains("\nall checks passed\n"), "{run:?}");
+    assert!(!run.stderr.contains("check failed"), "{}", run.stderr);
+
+    let run = s.run(
+        &emu,
+        &[
+            "verify",
+            "--expect-group",
+            "Cruddur",
+            "--expect-rule",
+            "Cruddur",
+            "--output",
+            "json",
+        ],
+    );
+    run.ok();
+    let v = run.json();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "ok",
+        "groups",
+        "sampling_rules",
+        "traces",
+        "checks",
+        "diagnostics",
+    ] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    assert_eq!(v["ok"], json!(true));
+    assert_eq!(
+        v["checks"],
+        json!([
+            {"name": "expect-group", "ok": true, "message": "group \"Cruddur\" exists"},
+            {"name": "expect-rule", "ok": true, "message": "sampling rule \"Cruddur\" exists"}
+        ])
+    );
+    let groups: Vec<&str> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["Default", "Cruddur"]);
+    assert_eq!(v["groups"][1]["filter_expression"], json!(FILTER));
+    assert_eq!(v["sampling_rules"][0]["name"], json!("Cruddur"));
+    assert_eq!(v["sampling_rules"][0]["fixed_rate"], json!(0.1));
+}
+
+#[test]
+fn the_service_refusing_the_26th_rule_is_exit_254_and_an_unknown_flag_is_exit_2() {
+    let emu = Emulator::start();
+    let s = Sandbox::new();
+    // 25 custom rules fill the quota (Default not counted).
+    let calls: Vec<Value> = (0..25)
+        .map(|i| {
+            json!(["create_sampling_rule", {"SamplingRule": {
+                "RuleName": format!("filler-{i}"), "ResourceARN": "*", "Priority": 100 + i,
+                "FixedRate": 0.1, "ReservoirSize": 1, "ServiceName": "*", "ServiceType": "*",
+                "Host": "*", "HTTPMethod": "*", "URLPath": "*", "Version": 1}}])
+        })
+        .collect();
+    let got = s.botocore(&emu, &Value::Array(calls));
+    assert!(got.iter().all(|r| r.get("Error").is_none()), "{got:?}");
+
+    let run = s.run(&emu, &["create-sampling-rule", "--file", &rule_file()]);
+    assert_eq!(run.code(254), "");
+    assert!(
+        run.stderr
+            .starts_with("error: CreateSamplingRule failed: RuleLimitExceededException: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+
+    let run = s.run(
+        &emu,
+        &["create-group", "--group-name", "Cruddur", "--frobnicate"],
+    );
+    assert_eq!(run.code(2), "");
+    assert!(run.stderr.contains("--frobnicate"), "{}", run.stderr);
+}
+
+#[test]
+fn demo_creates_then_finds_everything_unchanged_and_verify_passes() {
+    let s = Sandbox::new();
+    let run = Run::of(s.bare().args(["demo"]).output().unwrap());
+    let out = run.ok();
+    let lines: Vec<&str> = out.lines().collect();
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting with {prefix:?}:\n{out}"))
+    };
+    let created_group = pos("created group Cruddur");
+    let created_rule = pos("created sampling rule Cruddur");
+    let unchanged: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("unchanged "))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(unchanged.len(), 2, "unchanged twice:\n{out}");
+    assert!(
+        created_group < created_rule && created_rule < unchanged[0],
+        "{out}"
+    );
+    assert!(
+        lines[unchanged[0]].starts_with("unchanged group Cruddur"),
+        "{out}"
+    );
+    assert!(
+        lines[unchanged[1]].starts_with("unchanged sampling rule Cruddur"),
+        "{out}"
+    );
+    assert!(pos("all checks passed") > unchanged[1], "{out}");
 }
