@@ -1,132 +1,73 @@
 //! The project's own commands against the emulator binary, end to end over loopback:
 //! what a Cruddur developer runs, with the emulator standing in for X-Ray.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
+use std::path::PathBuf;
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn emulator() -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
-        .args(["emulator", "--port", "0"])
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    Emulator {
-        child,
-        url: url.trim_end().to_owned(),
-    }
-}
-
-fn run(emu: &Emulator, home: &Path, args: &[&str]) -> Output {
-    let empty = home.join("empty");
-    std::fs::write(&empty, "").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCLITEST")
-        .env("AWS_SECRET_ACCESS_KEY", "cli-test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL_XRAY", &emu.url)
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::{Emulator, Sandbox};
 
 #[test]
 fn the_create_commands_are_safe_to_rerun_against_the_emulator() {
-    let emu = emulator();
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
+    let emu = Emulator::start();
+    let h = Sandbox::new();
     let rule_file: PathBuf = [env!("CARGO_MANIFEST_DIR"), "aws", "json", "xray.json"]
         .iter()
         .collect();
     let rule_file = rule_file.to_str().unwrap();
 
-    let first = ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--tag",
-            "app=cruddur",
-        ],
-    ));
+    let first = h
+        .run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--tag",
+                "app=cruddur",
+            ],
+        )
+        .ok()
+        .to_owned();
     assert!(
         first.starts_with(
             "created group Cruddur (arn:aws:xray:us-east-1:000000000000:group/Cruddur/"
         ),
         "{first}"
     );
-    let again = ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--tag",
-            "app=cruddur",
-        ],
-    ));
+    let again = h
+        .run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--tag",
+                "app=cruddur",
+            ],
+        )
+        .ok()
+        .to_owned();
     assert!(again.starts_with("unchanged group Cruddur"), "{again}");
 
-    let first = ok(&run(
-        &emu,
-        h,
-        &["create-sampling-rule", "--file", rule_file],
-    ));
+    let first = h
+        .run(&emu, &["create-sampling-rule", "--file", rule_file])
+        .ok()
+        .to_owned();
     assert_eq!(
         first.trim_end(),
         "created sampling rule Cruddur (arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur)"
     );
-    let again = ok(&run(
-        &emu,
-        h,
-        &["create-sampling-rule", "--file", rule_file],
-    ));
+    let again = h
+        .run(&emu, &["create-sampling-rule", "--file", rule_file])
+        .ok()
+        .to_owned();
     assert!(
         again.starts_with("unchanged sampling rule Cruddur"),
         "{again}"
     );
 
-    let trace = ok(&run(&emu, h, &["send-test-trace"]));
+    let trace = h.run(&emu, &["send-test-trace"]).ok().to_owned();
     let trace = trace.trim_end();
     let parts: Vec<&str> = trace.split('-').collect();
     assert_eq!(parts.len(), 3, "a trace ID: {trace}");

@@ -22,6 +22,21 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The Python that has awscli (and so botocore): CRUDDUR_XRAY_PYTHON, else ./.venv. A
+/// missing one fails the test with what to do; it is never a skip.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("CRUDDUR_XRAY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} does not exist: run scripts/test.sh once (it creates .venv with the pinned AWS CLI), \
+         or point CRUDDUR_XRAY_PYTHON at a Python that has awscli installed",
+        python.display()
+    );
+    python
+}
+
 /// `cruddur-xray emulator --port 0 [extra]`, stopped when dropped.
 pub struct Emulator {
     child: Child,
@@ -122,15 +137,7 @@ impl Sandbox {
     /// is one value per call, the response (ResponseMetadata removed, timestamps as epoch
     /// seconds) or `{"Error": {"Code", "Message"}}`.
     pub fn botocore(&self, emu: &Emulator, calls: &Value) -> Vec<Value> {
-        let python = std::env::var_os("CRUDDUR_XRAY_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join(".venv/bin/python"));
-        assert!(
-            python.exists(),
-            "{} does not exist: run scripts/test.sh once (it creates .venv with the pinned AWS CLI), \
-             or point CRUDDUR_XRAY_PYTHON at a Python that has awscli installed",
-            python.display()
-        );
+        let python = python();
         let mut child = Command::new(&python)
             .arg(repo().join("tests/conformance/readback.py"))
             .current_dir(repo())
