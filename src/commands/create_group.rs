@@ -92,10 +92,13 @@ pub fn check_filter_expression(expr: &str) -> Result<()> {
             let Some(first) = errors.first() else {
                 return Err(Error::invalid("--filter-expression is not valid"));
             };
-            Err(Error::invalid(format!(
-                "--filter-expression: {}",
-                first.render(expr, false)
-            )))
+            // The drawing opens with its own `error: ` and ends with a newline; main adds both.
+            let drawing = first.render(expr, false);
+            let drawing = drawing
+                .strip_prefix("error: ")
+                .unwrap_or(&drawing)
+                .trim_end();
+            Err(Error::invalid(format!("--filter-expression: {drawing}")))
         }
     }
 }
