@@ -626,3 +626,46 @@ fn demo_creates_then_finds_everything_unchanged_and_verify_passes() {
     );
     assert!(pos("all checks passed") > unchanged[1], "{out}");
 }
+
+#[test]
+fn a_fault_injected_into_one_operation_is_exit_254_after_the_retries_and_nothing_is_written() {
+    let emu = Emulator::with_args(&[
+        "--fault",
+        "error=1.0@CreateGroup",
+        "--fault",
+        "throttle=1.0@PutTraceSegments",
+    ]);
+    let s = Sandbox::new();
+    let run = s.run(
+        &emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            FILTER,
+            "--max-attempts",
+            "2",
+        ],
+    );
+    assert_eq!(run.code(254), "");
+    assert_eq!(
+        run.stderr,
+        "error: CreateGroup failed: ServiceUnavailableException: Service unavailable (injected fault)\n"
+    );
+    let run = s.run(&emu, &["send-test-trace", "--max-attempts", "2"]);
+    assert_eq!(run.code(254), "");
+    assert_eq!(
+        run.stderr,
+        "error: PutTraceSegments failed: ThrottledException: Rate exceeded\n"
+    );
+    // The other operations still work: the rule is created, and no group was.
+    s.run(&emu, &["create-sampling-rule", "--file", &rule_file()])
+        .ok();
+    let got = s.botocore(
+        &emu,
+        &json!([["get_groups", {}], ["get_sampling_rules", {}]]),
+    );
+    assert_eq!(got[0]["Groups"].as_array().unwrap().len(), 1, "{got:?}");
+    assert_eq!(rules_by_name(&got[1]).len(), 1, "{got:?}");
+}
