@@ -185,6 +185,23 @@ fn no_traces_lists_the_causes_transaction_search_first_and_unusable_rules_are_na
     let ts = diagnostic(&v, "transaction-search")[0];
     assert!(ts.contains("CloudWatchLogs"), "{ts}");
     assert!(ts.contains("rule \"Default\" indexes 1%"), "{ts}");
+
+    // A Default rule that samples nothing: no request is traced unless a rule before it
+    // matches. create-sampling-rule may change the Default rule's rate and reservoir.
+    let off = rule("Default", 10000, "*", "")
+        .replace(r#""FixedRate": 0.1"#, r#""FixedRate": 0"#)
+        .replace(r#""ReservoirSize": 1"#, r#""ReservoirSize": 0"#);
+    create_rule(&s, &emu, &off);
+    let (_, v) = verify_json(&s, &emu, &[]);
+    let gap = diagnostic(&v, "no-matching-rule");
+    assert_eq!(gap.len(), 1, "{v}");
+    assert!(
+        gap[0].starts_with(
+            "sampling rule \"Default\" (priority 10000) matches every request and samples none"
+        ),
+        "{}",
+        gap[0]
+    );
 }
 
 #[test]
