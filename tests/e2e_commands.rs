@@ -400,13 +400,48 @@ fn dry_run_and_no_update_send_no_write() {
         (&json!("update"), &json!(false), &json!(false))
     );
 
+    // A dry-run create lists what would be set, and creates nothing.
+    let run = s.run(
+        &emu,
+        &["create-group", "--group-name", "Fresh", "--dry-run"],
+    );
+    assert_eq!(
+        run.ok(),
+        "would create group Fresh: InsightsEnabled (none) → false, NotificationsEnabled (none) → false\n"
+    );
+    let fresh = s.file(
+        "fresh.json",
+        &RULE_FILE.replacen("\"Cruddur\"", "\"Fresh\"", 1),
+    );
+    let run = s.run(
+        &emu,
+        &[
+            "create-sampling-rule",
+            "--file",
+            fresh.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(
+        run.ok().starts_with("would create sampling rule Fresh: "),
+        "{run:?}"
+    );
+
     // Nothing changed on the service.
     let got = s.botocore(
         &emu,
-        &json!([["get_group", {"GroupName": "Cruddur"}], ["get_sampling_rules", {}]]),
+        &json!([["get_group", {"GroupName": "Cruddur"}], ["get_sampling_rules", {}], ["get_groups", {}]]),
     );
     assert_eq!(got[0]["Group"]["FilterExpression"], json!(FILTER));
-    assert_eq!(rules_by_name(&got[1])[0].1["ReservoirSize"], json!(5));
+    let rules = rules_by_name(&got[1]);
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(rules[0].1["ReservoirSize"], json!(5));
+    assert_eq!(
+        got[2]["Groups"].as_array().unwrap().len(),
+        2,
+        "no Fresh group: {}",
+        got[2]
+    );
 }
 
 /// Only the Default group and the Default rule, as botocore sees them.
