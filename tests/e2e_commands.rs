@@ -74,6 +74,21 @@ fn each_seed_command_reports_created_then_unchanged_and_botocore_reads_back_ever
         "{text}"
     );
     assert_eq!(first.stderr, "");
+    let again_text = s.run(
+        &emu,
+        &[
+            "create-group",
+            "--group-name",
+            "Cruddur",
+            "--filter-expression",
+            FILTER,
+        ],
+    );
+    assert_eq!(
+        again_text.ok(),
+        text.replacen("created", "unchanged", 1),
+        "the same group, unchanged"
+    );
     let again = seed_group(&s, &emu);
     let arn = again["arn"].as_str().unwrap().to_owned();
     assert!(text.contains(&arn), "the same group: {text} / {arn}");

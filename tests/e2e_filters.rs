@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use common::{Emulator, Run, Sandbox, Seg, now, put_calls};
 use serde_json::{Value, json};
 
-/// Documented filter expressions (X-Ray developer guide and this project's README).
+/// Filter expressions in the forms the X-Ray developer guide documents.
 const GOOD: &[&str] = &[
     r#"service("backend-flask")"#,
     "responsetime > 5",
