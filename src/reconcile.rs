@@ -158,6 +158,8 @@ pub async fn plan_group(xray: &impl XRay, desired: &GroupSpec) -> Result<GroupPl
                 json!(desired.notifications_enabled),
             ),
         ];
+        // A group created without a filter has none: not a change worth listing.
+        changes.retain(|c| !c.new.is_null());
         changes.extend(
             desired
                 .tags

@@ -2,6 +2,8 @@
 //! X-Ray stand-in on 127.0.0.1 (the full emulator is tested in its own suite). Each test
 //! checks the exit code, stdout, and exactly which requests were sent.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -9,6 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use common::Sandbox;
 use serde_json::{Value, json};
 
 type Handler = dyn Fn(&str, &Value) -> (u16, Value) + Send + Sync;
@@ -134,23 +137,15 @@ fn rule_json(fixed_rate: f64) -> Value {
         "Attributes": {}})
 }
 
-fn cli(stub: &Stub, dir: &tempfile::TempDir) -> Command {
+fn cli(stub: &Stub, dir: &Sandbox) -> Command {
     let mut c = Command::from_std(std_cli(stub, dir));
     c.timeout(Duration::from_secs(60));
     c
 }
 
-fn std_cli(stub: &Stub, dir: &tempfile::TempDir) -> std::process::Command {
-    let config = dir.path().join("config");
-    std::fs::write(&config, "").unwrap();
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-xray"));
-    c.env_clear()
-        .env("HOME", dir.path())
-        .env("RUST_BACKTRACE", "0")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &config)
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+fn std_cli(stub: &Stub, dir: &Sandbox) -> std::process::Command {
+    let mut c = dir.bare();
+    c.env("AWS_ACCESS_KEY_ID", "AKIDTEST")
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", "us-east-1")
         .args(["--endpoint-url", &stub.url, "--max-attempts", "1"]);
@@ -172,7 +167,7 @@ fn create_group_creates_a_missing_group() {
         "/CreateGroup" => (200, json!({"Group": group_json(true)})),
         _ => (404, json!({})),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let out = cli(&stub, &dir)
         .args([
             "create-group",
@@ -202,7 +197,7 @@ fn create_group_with_no_update_reports_drift_as_json_and_exits_1() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let out = cli(&stub, &dir)
         .args([
             "create-group",
@@ -237,7 +232,7 @@ fn create_group_surfaces_a_service_refusal_as_254() {
             json!({"__type": "InvalidRequestException", "message": "Group already exists"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let out = cli(&stub, &dir)
         .args(["create-group", "--group-name", "Cruddur"])
         .output()
@@ -250,8 +245,8 @@ fn create_group_surfaces_a_service_refusal_as_254() {
     );
 }
 
-fn rule_file(dir: &tempfile::TempDir) -> String {
-    let path = dir.path().join("xray.json");
+fn rule_file(dir: &Sandbox) -> String {
+    let path = dir.path("xray.json");
     std::fs::write(&path, include_str!("../aws/json/xray.json")).unwrap();
     format!("file://{}", path.display())
 }
@@ -269,7 +264,7 @@ fn create_sampling_rule_dry_run_prints_the_plan_and_writes_nothing() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let file = rule_file(&dir);
     let out = cli(&stub, &dir)
         .args(["create-sampling-rule", "--file", &file, "--dry-run"])
@@ -303,7 +298,7 @@ fn create_sampling_rule_updates_with_every_field_but_version() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let file = rule_file(&dir);
     let out = cli(&stub, &dir)
         .args(["create-sampling-rule", "--file", &file])
@@ -354,7 +349,7 @@ fn create_sampling_rule_creates_a_missing_rule() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let file = rule_file(&dir);
     let out = cli(&stub, &dir)
         .args(["create-sampling-rule", "--file", &file, "--output", "json"])
@@ -381,7 +376,7 @@ fn send_test_trace_sends_one_segment_and_prints_its_trace_id() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let out = cli(&stub, &dir)
         .args([
             "send-test-trace",
@@ -415,7 +410,7 @@ fn send_test_trace_reports_an_unprocessed_segment_as_254() {
                 "Message": "bad document"}]}),
         )
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let out = cli(&stub, &dir).args(["send-test-trace"]).output().unwrap();
     assert_eq!(out.status.code(), Some(254));
     assert_eq!(stdout(&out), "");
@@ -434,7 +429,7 @@ fn a_closed_stdout_is_not_an_error() {
             json!({"__type": "InternalFailure", "message": "unexpected"}),
         ),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut std_cmd = std_cli(&stub, &dir);
     std_cmd.arg("send-test-trace");
     std_cmd

@@ -1,6 +1,8 @@
 //! The built binary's configuration and input errors, each with its exit code and one-line
 //! message. Every child gets a clean environment; nothing leaves loopback.
 
+mod common;
+
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -11,32 +13,26 @@ use assert_cmd::Command;
 
 const SECRET: &str = "cruddurTESTsecretKEY0123456789abcdefSECRET";
 
+/// A clean sandbox (tests/common), with assert_cmd's timeout so nothing can hang.
 struct Env {
-    dir: tempfile::TempDir,
+    sandbox: common::Sandbox,
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config"), "").unwrap();
-        std::fs::write(dir.path().join("credentials"), "").unwrap();
-        Env { dir }
+        Env {
+            sandbox: common::Sandbox::new(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.sandbox.path(name)
     }
 
     /// The binary with nothing from this machine: empty AWS files, no metadata service.
     fn bare(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"));
-        c.env_clear()
-            .env("HOME", self.dir.path())
-            .env("RUST_BACKTRACE", "0")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.path("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.path("credentials"))
-            .timeout(Duration::from_secs(60));
+        let mut c = Command::from_std(self.sandbox.bare());
+        c.timeout(Duration::from_secs(60));
         c
     }
 

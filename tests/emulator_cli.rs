@@ -1,167 +1,94 @@
 //! The project's own commands against the emulator binary, end to end over loopback:
 //! what a Cruddur developer runs, with the emulator standing in for X-Ray.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
+use std::path::PathBuf;
 
-impl Emulator {
-    /// Stop it and return what it logged.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut logs = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut logs);
-        }
-        logs
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn emulator() -> Emulator {
-    emulator_with(&[])
-}
-
-fn emulator_with(extra: &[&str]) -> Emulator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
-        .args(["emulator", "--port", "0"])
-        .args(extra)
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    Emulator {
-        child,
-        url: url.trim_end().to_owned(),
-    }
-}
-
-fn run(emu: &Emulator, home: &Path, args: &[&str]) -> Output {
-    let empty = home.join("empty");
-    std::fs::write(&empty, "").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cruddur-xray"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCLITEST")
-        .env("AWS_SECRET_ACCESS_KEY", "cli-test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL_XRAY", &emu.url)
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::{Emulator, Sandbox};
 
 #[test]
 fn the_create_commands_are_safe_to_rerun_and_verify_passes_against_the_emulator() {
-    let emu = emulator();
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
+    let emu = Emulator::start();
+    let h = Sandbox::new();
     let rule_file: PathBuf = [env!("CARGO_MANIFEST_DIR"), "aws", "json", "xray.json"]
         .iter()
         .collect();
     let rule_file = rule_file.to_str().unwrap();
 
-    let first = ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--tag",
-            "app=cruddur",
-        ],
-    ));
+    let first = h
+        .run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--tag",
+                "app=cruddur",
+            ],
+        )
+        .ok()
+        .to_owned();
     assert!(
         first.starts_with(
             "created group Cruddur (arn:aws:xray:us-east-1:000000000000:group/Cruddur/"
         ),
         "{first}"
     );
-    let again = ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--tag",
-            "app=cruddur",
-        ],
-    ));
+    let again = h
+        .run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--tag",
+                "app=cruddur",
+            ],
+        )
+        .ok()
+        .to_owned();
     assert!(again.starts_with("unchanged group Cruddur"), "{again}");
 
-    let first = ok(&run(
-        &emu,
-        h,
-        &["create-sampling-rule", "--file", rule_file],
-    ));
+    let first = h
+        .run(&emu, &["create-sampling-rule", "--file", rule_file])
+        .ok()
+        .to_owned();
     assert_eq!(
         first.trim_end(),
         "created sampling rule Cruddur (arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur)"
     );
-    let again = ok(&run(
-        &emu,
-        h,
-        &["create-sampling-rule", "--file", rule_file],
-    ));
+    let again = h
+        .run(&emu, &["create-sampling-rule", "--file", rule_file])
+        .ok()
+        .to_owned();
     assert!(
         again.starts_with("unchanged sampling rule Cruddur"),
         "{again}"
     );
 
-    let trace = ok(&run(&emu, h, &["send-test-trace"]));
+    let trace = h.run(&emu, &["send-test-trace"]).ok().to_owned();
     let trace = trace.trim_end();
     let parts: Vec<&str> = trace.split('-').collect();
     assert_eq!(parts.len(), 3, "a trace ID: {trace}");
     assert_eq!((parts[0], parts[1].len(), parts[2].len()), ("1", 8, 24));
 
     // The group's filter is service("backend-flask"), which the test trace reports as.
-    ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--filter-expression",
-            "service(\"backend-flask\")",
-        ],
-    ));
+    let filter = |expr: &str| {
+        h.run(
+            &emu,
+            &[
+                "create-group",
+                "--group-name",
+                "Cruddur",
+                "--filter-expression",
+                expr,
+            ],
+        )
+        .ok()
+        .to_owned()
+    };
+    filter("service(\"backend-flask\")");
     let verify = [
         "verify",
         "--group",
@@ -173,36 +100,19 @@ fn the_create_commands_are_safe_to_rerun_and_verify_passes_against_the_emulator(
         "--trace-id",
         trace,
     ];
-    let report = ok(&run(&emu, h, &verify));
+    let report = h.run(&emu, &verify).ok().to_owned();
     assert!(report.contains("backend-flask"), "{report}");
     assert!(report.trim_end().ends_with("all checks passed"), "{report}");
 
     // A typo in the filter (the Cruddur journal's own) makes verify fail: exit 1.
-    ok(&run(
-        &emu,
-        h,
-        &[
-            "create-group",
-            "--group-name",
-            "Cruddur",
-            "--filter-expression",
-            "service(\"backend-flash\")",
-        ],
-    ));
-    let failed = run(&emu, h, &verify);
-    assert_eq!(
-        failed.status.code(),
-        Some(1),
-        "{}{}",
-        String::from_utf8_lossy(&failed.stdout),
-        String::from_utf8_lossy(&failed.stderr)
-    );
+    filter("service(\"backend-flash\")");
+    h.run(&emu, &verify).code(1);
 }
 
 #[test]
 fn the_commands_ride_out_throttling_and_server_errors() {
     // A fixed seed and one request at a time: the same faults on every run.
-    let emu = emulator_with(&[
+    let emu = Emulator::logged(&[
         "-v",
         "--fault",
         "throttle=0.3",
@@ -211,33 +121,31 @@ fn the_commands_ride_out_throttling_and_server_errors() {
         "--fault-seed",
         "5",
     ]);
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
+    let h = Sandbox::new();
     let rule_file: PathBuf = [env!("CARGO_MANIFEST_DIR"), "aws", "json", "xray.json"]
         .iter()
         .collect();
     let retrying = ["--max-attempts", "10"];
-    let mut args = vec!["create-group", "--group-name", "Cruddur"];
-    args.extend(retrying);
-    let out = ok(&run(&emu, h, &args));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(retrying);
+        h.run(&emu, &all).ok().to_owned()
+    };
+    let out = run(&["create-group", "--group-name", "Cruddur"]);
     assert!(out.starts_with("created group Cruddur"), "{out}");
-    let mut args = vec![
+    let out = run(&[
         "create-sampling-rule",
         "--file",
         rule_file.to_str().unwrap(),
-    ];
-    args.extend(retrying);
-    let out = ok(&run(&emu, h, &args));
+    ]);
     assert!(out.starts_with("created sampling rule Cruddur"), "{out}");
-    let mut args = vec![
+    let out = run(&[
         "verify",
         "--expect-group",
         "Cruddur",
         "--expect-rule",
         "Cruddur",
-    ];
-    args.extend(retrying);
-    let out = ok(&run(&emu, h, &args));
+    ]);
     assert!(out.trim_end().ends_with("all checks passed"), "{out}");
     let logs = emu.stop();
     assert!(logs.contains("fault: throttled"), "{logs}");

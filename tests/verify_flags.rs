@@ -1,21 +1,13 @@
 //! `verify`'s flag errors from the built binary: checked before any AWS configuration is
 //! read, each one line naming the flag, with the documented exit code and an empty stdout.
 
+mod common;
+
 use assert_cmd::Command;
 
 fn verify(args: &[&str]) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    let credentials = dir.path().join("credentials");
-    std::fs::write(&config, "").unwrap();
-    std::fs::write(&credentials, "").unwrap();
-    let out = Command::cargo_bin("cruddur-xray")
-        .unwrap()
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+    let sandbox = common::Sandbox::new();
+    let out = Command::from_std(sandbox.bare())
         .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", "us-east-1")

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::model::{JsonPath, ViolationKind, validate};
 use crate::spec::json::{self, Pos, Positioned};
-use crate::spec::{SamplingRule, Tags};
+use crate::spec::{DEFAULT_NAME, SamplingRule, Tags};
 
 /// Rule files larger than this are refused unread.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -132,7 +132,16 @@ pub fn load_rule_bytes(display_path: &str, bytes: &[u8]) -> Result<RuleFile, Vec
             "expected a JSON object like {\"SamplingRule\": {...}, \"Tags\": [...]}".into(),
         )]);
     }
+    // X-Ray's own Default rule has priority 10000, outside the model's 1..=9999, and its
+    // priority cannot change: a file that manages the Default rule states it as it is.
+    let rule = &value["SamplingRule"];
+    let default_priority =
+        rule["RuleName"] == DEFAULT_NAME && rule["Priority"].as_i64() == Some(10000);
+    let priority_path = JsonPath::default().key("SamplingRule").key("Priority");
     for v in validate("CreateSamplingRuleRequest", &value, &JsonPath::default()) {
+        if default_priority && v.kind == ViolationKind::Range && v.path == priority_path {
+            continue;
+        }
         let pos = match v.kind {
             ViolationKind::UnknownMember => doc.key_pos(&v.path).unwrap_or(doc.pos_of(&v.path)),
             _ => doc.pos_of(&v.path),

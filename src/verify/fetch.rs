@@ -98,14 +98,18 @@ async fn read_window<X: XRay>(
     filters: &[Option<String>],
 ) -> Result<Vec<Stats>> {
     let watch = plan.trace_ids.as_slice();
+    let last = chunks.len().saturating_sub(1);
     let tasks = filters.iter().enumerate().flat_map(|(i, filter)| {
-        chunks.iter().map(move |c| {
+        chunks.iter().enumerate().map(move |(k, c)| {
             let query = SummaryQuery {
                 start: c.start,
                 end: c.end,
                 filter_expression: filter.clone(),
             };
-            async move { Ok((i, read_all_pages(client, &query, watch).await?)) }
+            // Adjacent chunks share a boundary, and the service may return a trace placed
+            // exactly on it from both: every chunk but the last leaves its end to the next.
+            let before = (k < last).then_some(c.end);
+            async move { Ok((i, read_all_pages(client, &query, watch, before).await?)) }
         })
     });
     let mut stats = vec![Stats::default(); filters.len()];
@@ -116,17 +120,31 @@ async fn read_window<X: XRay>(
     Ok(stats)
 }
 
+/// The epoch seconds a trace ID carries (`1-<8 hex digits>-...`): where GetTraceSummaries
+/// places the trace in time (TimeRangeType TraceId, the default verify uses).
+fn trace_id_time(id: &str) -> Option<f64> {
+    let hex = id.split('-').nth(1)?;
+    u32::from_str_radix(hex, 16).ok().map(f64::from)
+}
+
 /// Follow NextToken to the end, folding each page into one [`Stats`] as it arrives.
+/// With `before`, traces placed at or after it are skipped (the next chunk counts them).
 async fn read_all_pages<X: XRay>(
     client: &X,
     query: &SummaryQuery,
     watch: &[String],
+    before: Option<f64>,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
     let mut token = None;
     loop {
         let page = client.get_trace_summaries_page(query, token).await?;
         for t in &page.summaries {
+            if let (Some(limit), Some(at)) = (before, trace_id_time(&t.id))
+                && at >= limit
+            {
+                continue;
+            }
             stats.observe(t, watch);
         }
         match page.next_token {
@@ -230,6 +248,16 @@ mod tests {
         let err = for_each_bounded(tasks, 2, |_| {}).await.unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert!(started.load(Ordering::SeqCst) < 10);
+    }
+
+    #[test]
+    fn trace_ids_carry_their_time() {
+        assert_eq!(
+            trace_id_time("1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b"),
+            Some(f64::from(0x5f84_c7a1u32))
+        );
+        assert_eq!(trace_id_time("not-an-id"), None);
+        assert_eq!(trace_id_time(""), None);
     }
 
     #[test]

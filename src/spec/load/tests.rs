@@ -26,6 +26,21 @@ fn the_cruddur_rule_loads() {
 }
 
 #[test]
+fn the_default_rule_keeps_its_priority_10000_and_only_it_may() {
+    let default = with("\"Cruddur\"", "\"Default\"").replacen("9000", "10000", 1);
+    let f = load_rule_bytes("default.json", default.as_bytes()).unwrap();
+    assert_eq!(f.rule.priority, 10000);
+    assert_eq!(
+        problems(&with("9000", "10000")),
+        ["xray.json:5:17: SamplingRule.Priority must be within 1..=9999 (got 10000)"]
+    );
+    assert_eq!(
+        problems(&default.replacen("10000", "10001", 1)),
+        ["xray.json:5:17: SamplingRule.Priority must be within 1..=9999 (got 10001)"]
+    );
+}
+
+#[test]
 fn tags_are_loaded_as_a_map() {
     let src = with(
         "\n}",
