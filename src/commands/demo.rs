@@ -10,7 +10,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
-use crate::commands::{ApplyOptions, Context, Outcome, create_group, create_sampling_rule, send_test_trace};
+use crate::commands::{
+    ApplyOptions, Context, Outcome, create_group, create_sampling_rule, send_test_trace,
+};
 use crate::emulator::{self, EmulatorOptions};
 use crate::error::{Error, Result};
 use crate::spec::{GroupSpec, load_rule_bytes, load_rule_file};
@@ -50,7 +52,11 @@ fn say(text: impl std::fmt::Display) {
 /// An SDK client for the emulator: its URL, a fixed region, throwaway keys, and the
 /// user's timeout and retry flags.
 fn demo_client(ctx: &Context, url: &str) -> SdkXRay {
-    let region = ctx.global.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let region = ctx
+        .global
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".into());
     let config = SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new(region))
@@ -70,7 +76,11 @@ fn demo_client(ctx: &Context, url: &str) -> SdkXRay {
 
 /// A handful of realistic backend-flask requests: mostly fast 200s, one slow, one fault.
 fn demo_segments(count: u32, now: f64) -> Vec<Segment> {
-    let paths = ["/api/activities/home", "/api/activities/notifications", "/api/message_groups"];
+    let paths = [
+        "/api/activities/home",
+        "/api/activities/notifications",
+        "/api/message_groups",
+    ];
     (0..count)
         .map(|i| {
             let end = now - f64::from(count - i) * 0.5;
@@ -81,7 +91,10 @@ fn demo_segments(count: u32, now: f64) -> Vec<Segment> {
             };
             seg.start_time = end - elapsed;
             if let Some(req) = seg.http.as_mut().and_then(|h| h.request.as_mut()) {
-                req.url = Some(format!("http://localhost:4567{}", paths[i as usize % paths.len()]));
+                req.url = Some(format!(
+                    "http://localhost:4567{}",
+                    paths[i as usize % paths.len()]
+                ));
                 req.user_agent = Some("Mozilla/5.0 (cruddur demo)".into());
             }
             if i == count / 2 {
@@ -103,7 +116,8 @@ async fn apply_group(xray: &SdkXRay, spec: &GroupSpec) -> Result<()> {
 
 async fn apply_rule(xray: &SdkXRay, rule: &crate::spec::RuleFile) -> Result<()> {
     let (report, _) =
-        create_sampling_rule::execute(xray, &rule.rule, &rule.tags, ApplyOptions::default()).await?;
+        create_sampling_rule::execute(xray, &rule.rule, &rule.tags, ApplyOptions::default())
+            .await?;
     say(report);
     Ok(())
 }
@@ -120,7 +134,9 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
         .await
         .map_err(|e| Error::Other(format!("cannot start the emulator: {e}")))?;
     let url = emu.url();
-    say(format!("cruddur-xray demo: X-Ray emulator listening on {url}"));
+    say(format!(
+        "cruddur-xray demo: X-Ray emulator listening on {url}"
+    ));
     let xray = demo_client(ctx, &url);
 
     let group = GroupSpec {
@@ -129,7 +145,8 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
         ..GroupSpec::default()
     };
     create_group::check_filter_expression(FILTER)?;
-    let group_cmd = format!("cruddur-xray create-group --group-name {GROUP} --filter-expression '{FILTER}'");
+    let group_cmd =
+        format!("cruddur-xray create-group --group-name {GROUP} --filter-expression '{FILTER}'");
     let rule_cmd = format!("cruddur-xray create-sampling-rule --file {}", rule.path);
     for round in ["", "   # again: safe to re-run"] {
         step(&format!("{group_cmd}{round}"));
@@ -138,7 +155,10 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
         apply_rule(&xray, &rule).await?;
     }
 
-    step(&format!("(the app) send {} {SERVICE} trace segments", args.traces));
+    step(&format!(
+        "(the app) send {} {SERVICE} trace segments",
+        args.traces
+    ));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
