@@ -162,6 +162,19 @@ where
     if let SdkError::ServiceError(ctx) = &err {
         let e = ctx.err();
         let status = ctx.raw().status().as_u16();
+        if (200..300).contains(&status) {
+            // A success status whose body could not be read is not the service refusing.
+            let n = attempts.count().max(1);
+            let plural = if n == 1 { "attempt" } else { "attempts" };
+            let endpoint = attempts
+                .endpoint()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            return Error::Other(format!(
+                "{operation} failed after {n} {plural}: unreadable response: HTTP {status} with a body that is not the expected JSON: {}{endpoint}",
+                crate::aws::error_chain(e)
+            ));
+        }
         let mut message = e
             .message()
             .map(crate::aws::one_line)
