@@ -83,7 +83,18 @@ pub(crate) fn render(error: &FilterError, source: &str, color: bool) -> String {
     let bar = paint(BLUE, "|");
     let mut out = String::new();
     out.push_str(&paint(RED, "error"));
-    out.push_str(&paint(BOLD, &format!(": {}", error.message)));
+    let message: String = error
+        .message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    out.push_str(&paint(BOLD, &format!(": {message}")));
     out.push('\n');
     out.push_str(&format!("{gutter} {bar}\n"));
     out.push_str(&format!("{} {bar} {shown}\n", paint(BLUE, &number)));
