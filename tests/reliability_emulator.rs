@@ -37,7 +37,7 @@ fn client(url: &str) -> Client {
 /// A group's fields all derive from one marker (task, round): the filter names it and
 /// insights/notifications are set from its parity.
 fn group_marker(t: usize, i: usize) -> (String, bool) {
-    (format!("service(\"w{t}x{i}\")"), (t + i) % 2 == 0)
+    (format!("service(\"w{t}x{i}\")"), (t + i).is_multiple_of(2))
 }
 
 /// Check a group read back is one whole update: the insights match the filter's marker.
