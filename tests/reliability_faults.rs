@@ -172,12 +172,18 @@ fn latency_beyond_the_operation_timeout_is_a_one_line_timeout() {
 
 #[test]
 fn a_refused_connection_is_retried_max_attempts_times() {
-    // Port 9 (discard) is closed on loopback: each connect is refused at once.
+    // A port just freed: nothing listens, each connect is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
     let env = Env::new();
     let start = Instant::now();
     let out = env
         .cmd()
-        .args(trace_args("http://127.0.0.1:9"))
+        .args(trace_args(&url))
         .args(["--connect-timeout", "1", "--max-attempts", "3"])
         .output()
         .unwrap();
@@ -186,7 +192,7 @@ fn a_refused_connection_is_retried_max_attempts_times() {
         line.starts_with("error: PutTraceSegments failed after 3 attempts: "),
         "{line}"
     );
-    assert!(line.ends_with(" (http://127.0.0.1:9)"), "{line}");
+    assert!(line.ends_with(&format!(" ({url})")), "{line}");
     assert!(start.elapsed() < BOUND);
 }
 
