@@ -178,7 +178,7 @@ fn numbers_that_overflow_or_are_not_numbers() {
         (
             "Priority",
             "99999999999999999999999999999",
-            "5:17: SamplingRule.Priority ",
+            "5:17: SamplingRule.Priority is out of range for a 32-bit integer",
         ),
         ("ReservoirSize", "-1", "7:22: SamplingRule.ReservoirSize "),
         (
