@@ -342,3 +342,80 @@ fn binding_beyond_loopback_prints_a_loud_warning() {
     let logs = emu.stop();
     assert!(!logs.contains("warning"), "{}", text(logs.as_bytes()));
 }
+
+/// One raw HTTP/1.1 request; returns the status and the JSON body.
+fn raw(url: &str, head_extra: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    use std::io::Write;
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST /CreateGroup HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/xray/aws4_request, SignedHeaders=host, Signature=abc\r\n{head_extra}\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // The server may answer (413) before reading everything.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+#[test]
+fn oversized_chunked_and_malformed_bodies_get_aws_errors_and_the_server_keeps_serving() {
+    let emu = reliability_support::Emulator::start(&[]);
+    // No Content-Length to refuse early: the limit holds while reading a chunked body.
+    let mut chunked = Vec::new();
+    let chunk = vec![b' '; 1024 * 1024];
+    for _ in 0..6 {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(&chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let (status, body) = raw(&emu.url, "Transfer-Encoding: chunked\r\n", &chunked);
+    assert_eq!(status, 413);
+    assert_eq!(body["__type"], "RequestEntityTooLargeException");
+
+    let cases: [(&[u8], &str); 4] = [
+        (b"{\"GroupName\": 5}", "InvalidRequestException"),
+        (b"[1, 2]", "SerializationException"),
+        (b"{\"GroupName\": \"a\xff\"}", "SerializationException"),
+        (
+            b"{\"GroupName\": \"G\", \"GroupName\": ",
+            "SerializationException",
+        ),
+    ];
+    for (bytes, error_type) in cases {
+        let (status, body) = raw(
+            &emu.url,
+            &format!("Content-Length: {}\r\n", bytes.len()),
+            bytes,
+        );
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(bytes));
+        let shown = body["__type"].as_str().unwrap_or_default();
+        assert!(
+            shown.ends_with(error_type),
+            "{shown}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        let message = body["message"].as_str().or(body["Message"].as_str());
+        assert!(message.is_some_and(|m| !m.is_empty()), "{body}");
+    }
+
+    // Still serving: a good request after all of that.
+    let good = b"{\"GroupName\": \"G\"}";
+    let (status, body) = raw(
+        &emu.url,
+        &format!("Content-Length: {}\r\n", good.len()),
+        good,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Group"]["GroupName"], "G");
+}
