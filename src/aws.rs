@@ -62,11 +62,22 @@ pub async fn load(global: &GlobalArgs) -> Result<SdkConfig> {
         if region.trim().is_empty() {
             return Err(Error::invalid("--region must not be empty"));
         }
+        if !is_region_name(region) {
+            return Err(Error::invalid(format!(
+                "--region must be a region name such as us-east-1: lowercase letters, digits and '-' (got {region:?})"
+            )));
+        }
         loader = loader.region(Region::new(region.clone()));
     }
     if let Some(profile) = &global.profile {
         if profile.trim().is_empty() {
             return Err(Error::invalid("--profile must not be empty"));
+        }
+        if let Some(c) = profile.chars().find(|c| c.is_control()) {
+            return Err(Error::invalid(format!(
+                "--profile must not contain control characters (found U+{:04X})",
+                c as u32
+            )));
         }
         loader = loader.profile_name(profile);
     }
@@ -75,12 +86,18 @@ pub async fn load(global: &GlobalArgs) -> Result<SdkConfig> {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
-    if config.region().is_none() {
+    let Some(region) = config.region() else {
         return Err(Error::Config(
             missing_profile(global)
                 .await
                 .unwrap_or_else(|| NO_REGION.into()),
         ));
+    };
+    if !is_region_name(region.as_ref()) {
+        return Err(Error::Config(format!(
+            "the region {:?} (from AWS_REGION, AWS_DEFAULT_REGION or the profile) is not a region name such as us-east-1",
+            region.as_ref()
+        )));
     }
     let Some(provider) = config.credentials_provider() else {
         return Err(Error::Config(no_credentials(None)));
@@ -134,6 +151,17 @@ async fn missing_profile(global: &GlobalArgs) -> Option<String> {
     })
 }
 
+/// A region name as the SDK accepts it in an endpoint: a DNS label (`us-east-1`).
+pub fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 63
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !region.starts_with('-')
+        && !region.ends_with('-')
+}
+
 /// `--endpoint-url` must be an absolute http(s) URL.
 pub fn check_endpoint_url(url: &str) -> Result<()> {
     let rest = url
@@ -141,7 +169,9 @@ pub fn check_endpoint_url(url: &str) -> Result<()> {
         .or_else(|| url.strip_prefix("https://"));
     match rest {
         Some(host)
-            if !host.is_empty() && !host.starts_with('/') && !url.contains(char::is_whitespace) =>
+            if !host.is_empty()
+                && !host.starts_with('/')
+                && !url.contains(|c: char| c.is_whitespace() || c.is_control()) =>
         {
             Ok(())
         }
@@ -240,10 +270,33 @@ mod tests {
     }
 
     #[test]
+    fn region_names_are_dns_labels() {
+        for good in ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"] {
+            assert!(is_region_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "US-EAST-1",
+            "us east 1",
+            "us-east-1\u{7}",
+            "us-east-1\n",
+            "-x",
+        ] {
+            assert!(!is_region_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn endpoint_urls_need_a_scheme_and_host() {
         assert!(check_endpoint_url("http://127.0.0.1:4000").is_ok());
         assert!(check_endpoint_url("https://xray.eu-west-1.amazonaws.com").is_ok());
-        for bad in ["127.0.0.1:4000", "http://", "ftp://x", "http:// x"] {
+        for bad in [
+            "127.0.0.1:4000",
+            "http://",
+            "ftp://x",
+            "http:// x",
+            "http://127.0.0.1:1/\u{7}",
+        ] {
             let e = check_endpoint_url(bad).unwrap_err();
             assert_eq!(e.exit().code(), 252, "{bad}");
             assert!(e.to_string().starts_with("--endpoint-url "), "{e}");

@@ -21,6 +21,9 @@ pub enum Error {
     /// Anything else: an unreachable endpoint, a timeout, an unreadable response. Exit 255.
     #[error("{0}")]
     Other(String),
+    /// Stopped by Ctrl-C (SIGINT); the message says which writes were sent. Exit 130.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,6 +40,8 @@ pub enum Exit {
     Config = 253,
     Service = 254,
     Other = 255,
+    /// Ctrl-C (SIGINT), as shells report it: 128 + 2.
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -58,6 +63,7 @@ impl Error {
             Error::Config(_) => Exit::Config,
             Error::Service { .. } => Exit::Service,
             Error::Other(_) => Exit::Other,
+            Error::Interrupted(_) => Exit::Interrupted,
         }
     }
 
@@ -72,6 +78,7 @@ Exit codes:
   0    success
   1    a check failed (verify), or --no-update found drift
   2    usage error (unknown flag, missing argument)
+  130  interrupted by Ctrl-C (SIGINT); stderr says which writes were sent and confirmed
   252  invalid input (rule file, filter expression, flag value); nothing was sent
   253  credentials or configuration (no region, no credentials, bad profile)
   254  the service refused the request (its error code and message are printed)
@@ -96,7 +103,8 @@ mod tests {
             "CreateGroup failed: InvalidRequestException: Group already exists"
         );
         assert_eq!(Error::Other("x".into()).exit().code(), 255);
-        for code in [0u8, 1, 2, 252, 253, 254, 255] {
+        assert_eq!(Error::Interrupted("x".into()).exit().code(), 130);
+        for code in [0u8, 1, 2, 130, 252, 253, 254, 255] {
             assert!(
                 EXIT_CODES_HELP.contains(&format!("  {code} ")),
                 "{code} is documented"

@@ -1,4 +1,5 @@
 //! Parse, run, print `error: ...` on one line, exit with the documented code.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,7 +34,11 @@ fn main() -> ExitCode {
         }
     };
     let ctx = Context { global: cli.global };
-    match runtime.block_on(commands::run(cli.command, &ctx)) {
+    let result = runtime.block_on(commands::run(cli.command, &ctx));
+    // After Ctrl-C, a blocking task (a file read, a credentials process) must not hold up
+    // the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(outcome) => Exit::from(outcome).into(),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e}");

@@ -705,13 +705,13 @@ fn a_fault_injected_into_one_operation_is_exit_254_after_the_retries_and_nothing
     assert_eq!(run.code(254), "");
     assert_eq!(
         run.stderr,
-        "error: CreateGroup failed: ServiceUnavailableException: Service unavailable (injected fault)\n"
+        "error: CreateGroup failed: ServiceUnavailableException: Service unavailable (injected fault) (gave up after 2 attempts)\n"
     );
     let run = s.run(&emu, &["send-test-trace", "--max-attempts", "2"]);
     assert_eq!(run.code(254), "");
     assert_eq!(
         run.stderr,
-        "error: PutTraceSegments failed: ThrottledException: Rate exceeded\n"
+        "error: PutTraceSegments failed: ThrottledException: Rate exceeded (gave up after 2 attempts)\n"
     );
     // The other operations still work: the rule is created, and no group was.
     s.run(&emu, &["create-sampling-rule", "--file", &rule_file()])

@@ -131,6 +131,12 @@ pub fn parse_tags(flag: &str, raw: &[String]) -> Result<Tags> {
                 "{flag} must be KEY=VALUE (got {t:?})"
             )));
         };
+        if let Some(c) = t.chars().find(|c| c.is_control()) {
+            return Err(Error::invalid(format!(
+                "{flag} must not contain control characters (found U+{:04X} in {t:?})",
+                c as u32
+            )));
+        }
         let klen = k.chars().count();
         if klen == 0 || klen > 128 {
             return Err(Error::invalid(format!(

@@ -66,14 +66,25 @@ impl From<Outcome> for Exit {
     }
 }
 
+/// Run one command. Ctrl-C stops every command but the emulator at once with
+/// [`crate::error::Error::Interrupted`] (exit 130), naming the writes that were sent; the
+/// emulator handles Ctrl-C itself and stops cleanly (exit 0).
 pub async fn run(command: Command, ctx: &Context) -> Result<Outcome> {
-    match command {
-        Command::CreateGroup(a) => create_group::run(a, ctx).await,
-        Command::CreateSamplingRule(a) => create_sampling_rule::run(a, ctx).await,
-        Command::Verify(a) => verify::run(a, ctx).await,
-        Command::Validate(a) => validate::run(a, ctx).await,
-        Command::SendTestTrace(a) => send_test_trace::run(a, ctx).await,
-        Command::Emulator(a) => emulator::run(a, ctx).await,
-        Command::Demo(a) => demo::run(a, ctx).await,
+    let is_emulator = matches!(command, Command::Emulator(_));
+    let work = async move {
+        match command {
+            Command::CreateGroup(a) => create_group::run(a, ctx).await,
+            Command::CreateSamplingRule(a) => create_sampling_rule::run(a, ctx).await,
+            Command::Verify(a) => verify::run(a, ctx).await,
+            Command::Validate(a) => validate::run(a, ctx).await,
+            Command::SendTestTrace(a) => send_test_trace::run(a, ctx).await,
+            Command::Emulator(a) => emulator::run(a, ctx).await,
+            Command::Demo(a) => demo::run(a, ctx).await,
+        }
+    };
+    if is_emulator {
+        work.await
+    } else {
+        crate::interrupt::until_ctrl_c(work).await
     }
 }

@@ -7,7 +7,8 @@
 //!   | ^^^^^^^^^^^
 //! ```
 //!
-//! Long lines are cut to a window around the problem, tabs are shown as four spaces.
+//! Long lines are cut to a window around the problem, tabs are shown as four spaces, other
+//! control characters as U+FFFD.
 
 use super::FilterError;
 
@@ -76,6 +77,9 @@ pub(crate) fn snippet(error: &FilterError, source: &str, color: bool) -> String 
     for (i, c) in chars.iter().enumerate().take(to).skip(from) {
         let (text, width) = if *c == '\t' {
             ("    ".to_string(), 4)
+        } else if c.is_control() {
+            // Never echo a control character (an escape sequence would reach the terminal).
+            ("\u{fffd}".to_string(), 1)
         } else {
             (c.to_string(), 1)
         };

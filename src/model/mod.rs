@@ -356,7 +356,12 @@ fn check(
             }
         }
         "integer" | "long" => {
-            let as_int = value.as_i64().or_else(|| value.as_u64().map(|_| i64::MAX));
+            // An integer too large for u64 arrives as a float: out of range, not a fraction.
+            let huge = |f: f64| f.is_finite() && f.fract() == 0.0 && f.abs() >= 9.0e18;
+            let as_int = value
+                .as_i64()
+                .or_else(|| value.as_u64().map(|_| i64::MAX))
+                .or_else(|| value.as_f64().filter(|f| huge(*f)).map(|_| i64::MAX));
             let Some(n) = as_int else {
                 push(
                     out,
@@ -566,8 +571,14 @@ mod tests {
         );
         v["SamplingRule"]["Priority"] = json!(4_294_967_296u64);
         assert_eq!(
-            messages("CreateSamplingRuleRequest", v),
+            messages("CreateSamplingRuleRequest", v.clone()),
             vec!["SamplingRule.Priority is out of range for a 32-bit integer (got 4294967296)"]
+        );
+        let huge: Value = serde_json::from_str("99999999999999999999999999999").unwrap();
+        v["SamplingRule"]["Priority"] = huge;
+        assert_eq!(
+            messages("CreateSamplingRuleRequest", v),
+            vec!["SamplingRule.Priority is out of range for a 32-bit integer (got 1e+29)"]
         );
     }
 

@@ -23,6 +23,7 @@ use aws_smithy_types::DateTime;
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
+use crate::interrupt::{self, WriteState};
 use crate::spec::{GroupSpec, SamplingRateBoost, SamplingRule, Tags};
 use crate::xray::{
     Group, IndexingRule, SamplingRuleRecord, SamplingRuleUpdate, SegmentDestination, SummaryPage,
@@ -66,6 +67,8 @@ impl SdkXRay {
 /// Counts the attempts of one operation and remembers where they went, for the error line.
 #[derive(Debug, Clone, Default)]
 struct Attempts {
+    /// The operation; a write is recorded in the interrupt journal when it goes out.
+    operation: &'static str,
     count: Arc<AtomicU32>,
     endpoint: Arc<Mutex<Option<String>>>,
 }
@@ -105,6 +108,9 @@ impl Intercept for Attempts {
         if let Ok(mut slot) = self.endpoint.lock() {
             *slot = Some(endpoint);
         }
+        if interrupt::is_write(self.operation) {
+            interrupt::journal().record(self.operation, WriteState::Sent);
+        }
         Ok(())
     }
 }
@@ -123,13 +129,24 @@ fn endpoint_of(uri: &str) -> String {
 /// Send one operation with an attempt counter and map its error.
 macro_rules! send {
     ($op:literal, $builder:expr) => {{
-        let attempts = Attempts::default();
-        $builder
+        let attempts = Attempts {
+            operation: $op,
+            ..Attempts::default()
+        };
+        let result = $builder
             .customize()
             .interceptor(attempts.clone())
             .send()
-            .await
-            .map_err(|e| map_sdk_error($op, &attempts, e))
+            .await;
+        if interrupt::is_write($op) {
+            let state = if result.is_ok() {
+                WriteState::Confirmed
+            } else {
+                WriteState::Failed
+            };
+            interrupt::journal().record($op, state);
+        }
+        result.map_err(|e| map_sdk_error($op, &attempts, e))
     }};
 }
 
@@ -145,16 +162,36 @@ where
     if let SdkError::ServiceError(ctx) = &err {
         let e = ctx.err();
         let status = ctx.raw().status().as_u16();
+        if (200..300).contains(&status) {
+            // A success status whose body could not be read is not the service refusing.
+            let n = attempts.count().max(1);
+            let plural = if n == 1 { "attempt" } else { "attempts" };
+            let endpoint = attempts
+                .endpoint()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            return Error::Other(format!(
+                "{operation} failed after {n} {plural}: unreadable response: HTTP {status} with a body that is not the expected JSON: {}{endpoint}",
+                crate::aws::error_chain(e)
+            ));
+        }
+        let mut message = e
+            .message()
+            .map(crate::aws::one_line)
+            .unwrap_or_else(|| "(no message)".to_owned());
+        // A retryable answer (throttling, a server error) was retried: say how often.
+        let n = attempts.count().max(1);
+        if n > 1 || status == 429 || status >= 500 {
+            let plural = if n == 1 { "attempt" } else { "attempts" };
+            message.push_str(&format!(" (gave up after {n} {plural})"));
+        }
         return Error::Service {
             operation,
             code: e
                 .code()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP {status}")),
-            message: e
-                .message()
-                .map(crate::aws::one_line)
-                .unwrap_or_else(|| "(no message)".to_owned()),
+            message,
         };
     }
     if let Some(c) = find_source::<CredentialsError>(&err) {

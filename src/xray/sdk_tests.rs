@@ -247,7 +247,7 @@ async fn throttling_is_retried_up_to_max_attempts() {
     assert_eq!(rule.num_calls(), 3);
     assert_eq!(
         err.to_string(),
-        "GetSamplingRules failed: ThrottledException: Rate exceeded"
+        "GetSamplingRules failed: ThrottledException: Rate exceeded (gave up after 3 attempts)"
     );
 }
 

@@ -261,3 +261,19 @@ fn files_are_read_by_path_or_file_url() {
         err[0]
     );
 }
+
+#[test]
+fn control_characters_from_the_file_are_escaped_in_messages() {
+    // Found by the rule_file fuzz target: an escaped newline in a key made a two-line error.
+    let bytes = b"{\n  \"SamplingRule\": {\n  \"Pri(.\\n\": 1\n  }\n}\n";
+    let err = load_rule_bytes("f.json", bytes).unwrap_err();
+    for problem in &err {
+        assert!(!problem.to_string().contains('\n'), "{problem:?}");
+    }
+    assert!(
+        err.iter().any(|p| p
+            .to_string()
+            .starts_with("f.json:3:3: unknown parameter SamplingRule.Pri(.\\n,")),
+        "{err:?}"
+    );
+}
