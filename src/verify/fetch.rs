@@ -11,7 +11,7 @@ use crate::spec::DEFAULT_NAME;
 use crate::verify::Plan;
 use crate::verify::stats::Stats;
 use crate::verify::window::Window;
-use crate::xray::{Group, SamplingRuleRecord, SummaryQuery, XRay};
+use crate::xray::{Group, Pager, SamplingRuleRecord, SummaryQuery, XRay};
 
 /// BatchGetTraces takes at most five IDs per call.
 const TRACE_IDS_PER_CALL: usize = 5;
@@ -136,6 +136,7 @@ async fn read_all_pages<X: XRay>(
     before: Option<f64>,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
+    let mut pager = Pager::new("GetTraceSummaries");
     let mut token = None;
     loop {
         let page = client.get_trace_summaries_page(query, token).await?;
@@ -147,9 +148,9 @@ async fn read_all_pages<X: XRay>(
             }
             stats.observe(t, watch);
         }
-        match page.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(stats),
+        token = pager.next(page.next_token)?;
+        if token.is_none() {
+            return Ok(stats);
         }
     }
 }

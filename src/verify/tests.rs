@@ -341,6 +341,38 @@ async fn every_page_of_every_six_hour_chunk_is_read_once() {
     assert_eq!(summary_calls, 12);
 }
 
+#[tokio::test]
+async fn a_repeated_next_token_stops_verify_instead_of_paging_forever() {
+    let fake = seeded();
+    fake.state.lock().unwrap().repeat_summary_token = true;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        run_with(
+            &plan(&[]),
+            &fake,
+            &Env::plain(OutputFormat::Text),
+            &mut out,
+            &mut err,
+        ),
+    )
+    .await
+    .expect("verify finishes");
+    let e = result.unwrap_err();
+    assert_eq!(e.exit().code(), 255);
+    assert!(
+        e.to_string()
+            .starts_with("GetTraceSummaries returned a NextToken it had already returned"),
+        "{e}"
+    );
+    let pages = fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "GetTraceSummaries")
+        .count();
+    assert!(pages <= 10, "{pages} pages");
+}
+
 /// Delegates to the fake, but yields inside GetTraceSummaries and records how many calls
 /// were in flight at once.
 struct Slow {

@@ -24,6 +24,8 @@ pub struct FakeState {
     pub summaries: Vec<TraceSummary>,
     pub filtered: BTreeMap<String, Vec<TraceSummary>>,
     pub page_size: usize,
+    /// GetTraceSummaries hands back the same NextToken on every page (a misbehaving service).
+    pub repeat_summary_token: bool,
     pub service_graph: Vec<String>,
     pub destination: Option<SegmentDestination>,
     pub indexing_rules: Vec<IndexingRule>,
@@ -295,7 +297,11 @@ impl XRay for FakeXRay {
         Ok(SummaryPage {
             summaries: in_window.get(offset..end).unwrap_or_default().to_vec(),
             traces_processed: (end - offset.min(end)) as i64,
-            next_token: (end < in_window.len()).then(|| end.to_string()),
+            next_token: if s.repeat_summary_token {
+                Some("0".to_owned())
+            } else {
+                (end < in_window.len()).then(|| end.to_string())
+            },
         })
     }
 

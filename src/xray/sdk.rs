@@ -25,8 +25,8 @@ use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::spec::{GroupSpec, SamplingRateBoost, SamplingRule, Tags};
 use crate::xray::{
-    Group, IndexingRule, SamplingRuleRecord, SamplingRuleUpdate, SegmentDestination, SummaryPage,
-    SummaryQuery, TraceSummary, UnprocessedSegment, XRay,
+    Group, IndexingRule, Pager, SamplingRuleRecord, SamplingRuleUpdate, SegmentDestination,
+    SummaryPage, SummaryQuery, TraceSummary, UnprocessedSegment, XRay,
 };
 
 /// BatchGetTraces takes at most this many IDs per request.
@@ -389,6 +389,7 @@ impl XRay for SdkXRay {
 
     async fn get_groups(&self) -> Result<Vec<Group>> {
         let mut groups = Vec::new();
+        let mut pager = Pager::new("GetGroups");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -401,9 +402,9 @@ impl XRay for SdkXRay {
                     .into_iter()
                     .map(from_group_summary),
             );
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(groups),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(groups);
             }
         }
     }
@@ -446,6 +447,7 @@ impl XRay for SdkXRay {
 
     async fn list_tags(&self, arn: &str) -> Result<Tags> {
         let mut tags = Tags::new();
+        let mut pager = Pager::new("ListTagsForResource");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -461,9 +463,9 @@ impl XRay for SdkXRay {
                     .into_iter()
                     .map(|t| (t.key, t.value)),
             );
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(tags),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(tags);
             }
         }
     }
@@ -492,6 +494,7 @@ impl XRay for SdkXRay {
 
     async fn get_sampling_rules(&self) -> Result<Vec<SamplingRuleRecord>> {
         let mut rules = Vec::new();
+        let mut pager = Pager::new("GetSamplingRules");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -503,9 +506,9 @@ impl XRay for SdkXRay {
             for r in out.sampling_rule_records.unwrap_or_default() {
                 rules.push(from_record("GetSamplingRules", Some(r))?);
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(rules),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(rules);
             }
         }
     }
@@ -583,6 +586,7 @@ impl XRay for SdkXRay {
         let start = timestamp("the window start", start)?;
         let end = timestamp("the window end", end)?;
         let mut names: Vec<String> = Vec::new();
+        let mut pager = Pager::new("GetServiceGraph");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -601,9 +605,9 @@ impl XRay for SdkXRay {
                     }
                 }
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(names),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(names);
             }
         }
     }
@@ -627,6 +631,7 @@ impl XRay for SdkXRay {
 
     async fn get_indexing_rules(&self) -> Result<Vec<IndexingRule>> {
         let mut rules = Vec::new();
+        let mut pager = Pager::new("GetIndexingRules");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -645,9 +650,9 @@ impl XRay for SdkXRay {
                         .map(|p| p.desired_sampling_percentage),
                 });
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(rules),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(rules);
             }
         }
     }
@@ -674,6 +679,7 @@ impl XRay for SdkXRay {
     async fn batch_get_trace_ids(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         for chunk in ids.chunks(BATCH_GET_TRACES_MAX) {
+            let mut pager = Pager::new("BatchGetTraces");
             let mut token: Option<String> = None;
             loop {
                 let out = send!(
@@ -689,9 +695,9 @@ impl XRay for SdkXRay {
                         .into_iter()
                         .filter_map(|t| t.id),
                 );
-                match out.next_token {
-                    Some(t) if !t.is_empty() => token = Some(t),
-                    _ => break,
+                token = pager.next(out.next_token)?;
+                if token.is_none() {
+                    break;
                 }
             }
         }

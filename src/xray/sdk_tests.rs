@@ -66,6 +66,37 @@ async fn get_groups_follows_every_page() {
 }
 
 #[tokio::test]
+async fn get_groups_stops_when_the_service_repeats_a_next_token() {
+    let first = mock!(Client::get_groups)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            GetGroupsOutput::builder()
+                .groups(summary("Default"))
+                .next_token("page-2")
+                .build()
+        });
+    // Page 2 points at itself: following it would never end.
+    let second = mock!(Client::get_groups)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            GetGroupsOutput::builder()
+                .groups(summary("Cruddur"))
+                .next_token("page-2")
+                .build()
+        });
+    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&first, &second]);
+    let err = SdkXRay::from_client(client).get_groups().await.unwrap_err();
+    assert_eq!(err.exit().code(), 255);
+    assert!(
+        err.to_string()
+            .starts_with("GetGroups returned a NextToken it had already returned"),
+        "{err}"
+    );
+    assert_eq!(first.num_calls(), 1);
+    assert_eq!(second.num_calls(), 1);
+}
+
+#[tokio::test]
 async fn get_sampling_rules_follows_every_page_and_keeps_every_field() {
     let rule = |name: &str| {
         SdkRule::builder()
