@@ -1,4 +1,5 @@
-//! Desired state + what the service has → a [`Plan`] → the writes that close the gap.
+//! Desired state + what the service has → a plan ([`GroupPlan`], [`RulePlan`]) → the writes
+//! that close the gap.
 //!
 //! Both create commands use this, so a re-run is safe: read first, then create, update in
 //! place, or leave alone. A dry run is the same plan with no writes.
