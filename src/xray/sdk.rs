@@ -109,12 +109,14 @@ impl Intercept for Attempts {
     }
 }
 
-/// `scheme://authority` of a request URI: where it went, without path or query.
+/// `scheme://host[:port]` of a request URI: where it went, without path, query or any
+/// `user:password@` (an endpoint URL may carry one, and the error line must not print it).
 fn endpoint_of(uri: &str) -> String {
     match uri.split_once("://") {
         Some((scheme, rest)) => {
-            let authority = rest.split(['/', '?']).next().unwrap_or(rest);
-            format!("{scheme}://{authority}")
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}")
         }
         None => uri.to_owned(),
     }

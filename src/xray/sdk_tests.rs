@@ -392,6 +392,18 @@ fn endpoints_drop_path_and_query() {
 }
 
 #[test]
+fn endpoints_drop_a_user_and_password() {
+    assert_eq!(
+        endpoint_of("http://user:s3cret@127.0.0.1:1/Groups"),
+        "http://127.0.0.1:1"
+    );
+    assert_eq!(
+        endpoint_of("https://a@b:c@xray.example/GetGroup"),
+        "https://xray.example"
+    );
+}
+
+#[test]
 fn sampling_rules_convert_both_ways() {
     let ours = crate::xray::fake::default_rule();
     let mut with_extras = ours.clone();
