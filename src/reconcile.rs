@@ -376,7 +376,13 @@ pub async fn plan_sampling_rule(
             "sampling rule {name}: SamplingRateBoost cannot be removed by an update; delete the rule and create it again"
         )));
     }
-    let update = (!changes.is_empty()).then(|| full_update(&name, desired));
+    let update = (!changes.is_empty()).then(|| {
+        if name == DEFAULT_NAME {
+            default_rule_update(desired)
+        } else {
+            full_update(&name, desired)
+        }
+    });
     let mut tags = TagDiff::default();
     if !desired_tags.is_empty() {
         let current_tags = xray.list_tags(&cur.arn).await?;
@@ -415,6 +421,17 @@ pub fn full_update(name: &str, r: &SamplingRule) -> SamplingRuleUpdate {
         url_path: Some(r.url_path.clone()),
         attributes: Some(r.attributes.clone()),
         sampling_rate_boost: r.sampling_rate_boost.clone(),
+    }
+}
+
+/// UpdateSamplingRule for the Default rule: only the two fields X-Ray lets you change, so
+/// the request never touches (or depends on the service accepting) the fixed ones.
+fn default_rule_update(r: &SamplingRule) -> SamplingRuleUpdate {
+    SamplingRuleUpdate {
+        rule_name: DEFAULT_NAME.to_owned(),
+        fixed_rate: Some(r.fixed_rate),
+        reservoir_size: Some(r.reservoir_size),
+        ..SamplingRuleUpdate::default()
     }
 }
 
