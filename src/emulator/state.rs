@@ -18,7 +18,7 @@
 //!   expression does not parse simply matches no trace.
 //! - GetGroups and GetSamplingRules return pages of [`PAGE_SIZE`] with an opaque NextToken.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -103,20 +103,8 @@ impl Region {
     fn new(name: &str) -> Region {
         let t = now().floor();
         let default_rule = SamplingRule {
-            rule_name: Some(DEFAULT_NAME.to_owned()),
             rule_arn: Some(rule_arn(name, DEFAULT_NAME)),
-            resource_arn: "*".into(),
-            priority: 10000,
-            fixed_rate: 0.05,
-            reservoir_size: 1,
-            service_name: "*".into(),
-            service_type: "*".into(),
-            host: "*".into(),
-            http_method: "*".into(),
-            url_path: "*".into(),
-            version: 1,
-            attributes: BTreeMap::new(),
-            sampling_rate_boost: None,
+            ..SamplingRule::aws_default()
         };
         Region {
             name: name.to_owned(),

@@ -74,6 +74,29 @@ pub struct GroupSpec {
 /// The Default group and rule always exist and cannot be deleted.
 pub const DEFAULT_NAME: &str = "Default";
 
+impl SamplingRule {
+    /// The Default rule as X-Ray creates it in every region: priority 10000, 1 trace a
+    /// second and 5% beyond, every matcher `*`. Without an ARN (it names the region).
+    pub fn aws_default() -> SamplingRule {
+        SamplingRule {
+            rule_name: Some(DEFAULT_NAME.to_owned()),
+            rule_arn: None,
+            resource_arn: "*".into(),
+            priority: 10000,
+            fixed_rate: 0.05,
+            reservoir_size: 1,
+            service_name: "*".into(),
+            service_type: "*".into(),
+            host: "*".into(),
+            http_method: "*".into(),
+            url_path: "*".into(),
+            version: 1,
+            attributes: BTreeMap::new(),
+            sampling_rate_boost: None,
+        }
+    }
+}
+
 pub mod json;
 pub mod load;
 

@@ -100,22 +100,7 @@ impl FakeXRay {
 }
 
 pub fn default_rule() -> SamplingRule {
-    SamplingRule {
-        rule_name: Some("Default".into()),
-        rule_arn: None,
-        resource_arn: "*".into(),
-        priority: 10000,
-        fixed_rate: 0.05,
-        reservoir_size: 1,
-        service_name: "*".into(),
-        service_type: "*".into(),
-        host: "*".into(),
-        http_method: "*".into(),
-        url_path: "*".into(),
-        version: 1,
-        attributes: BTreeMap::new(),
-        sampling_rate_boost: None,
-    }
+    SamplingRule::aws_default()
 }
 
 fn invalid(op: &'static str, message: &str) -> Error {
