@@ -269,7 +269,8 @@ async fn apply_tags(xray: &impl XRay, arn: &str, tags: &TagDiff) -> Result<()> {
     Ok(())
 }
 
-fn join(changes: &[Change]) -> String {
+/// Changes as plans print them: `Field old → new, ...`.
+pub fn join(changes: &[Change]) -> String {
     changes
         .iter()
         .map(ToString::to_string)

@@ -3,7 +3,7 @@
 use crate::commands::{ApplyOptions, Context, Outcome};
 use crate::error::{Error, Result};
 use crate::output::{self, ApplyReport, Resource};
-use crate::reconcile::{self, Action};
+use crate::reconcile;
 use crate::spec::{GroupSpec, Tags};
 use crate::xray::XRay;
 
@@ -172,7 +172,7 @@ pub async fn execute(
         changes: plan.changes.clone(),
     };
     let outcome = opts.outcome(plan.action);
-    if plan.action == Action::Unchanged || opts.dry_run || outcome == Outcome::CheckFailed {
+    if !opts.writes(plan.action) {
         return Ok((report, outcome));
     }
     let group = reconcile::apply_group(xray, &plan).await?;

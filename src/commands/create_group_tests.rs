@@ -4,6 +4,7 @@ use clap::Parser;
 
 use super::*;
 use crate::cli::{Cli, Command};
+use crate::reconcile::Action;
 use crate::xray::fake::FakeXRay;
 
 fn args(argv: &[&str]) -> Args {
