@@ -8,6 +8,7 @@ use std::task::Poll;
 
 use crate::error::Result;
 use crate::spec::DEFAULT_NAME;
+use crate::trace::trace_id_time;
 use crate::verify::Plan;
 use crate::verify::stats::Stats;
 use crate::verify::window::Window;
@@ -118,13 +119,6 @@ async fn read_window<X: XRay>(
     })
     .await?;
     Ok(stats)
-}
-
-/// The epoch seconds a trace ID carries (`1-<8 hex digits>-...`): where GetTraceSummaries
-/// places the trace in time (TimeRangeType TraceId, the default verify uses).
-fn trace_id_time(id: &str) -> Option<f64> {
-    let hex = id.split('-').nth(1)?;
-    u32::from_str_radix(hex, 16).ok().map(f64::from)
 }
 
 /// Follow NextToken to the end, folding each page into one [`Stats`] as it arrives.
@@ -249,16 +243,6 @@ mod tests {
         let err = for_each_bounded(tasks, 2, |_| {}).await.unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert!(started.load(Ordering::SeqCst) < 10);
-    }
-
-    #[test]
-    fn trace_ids_carry_their_time() {
-        assert_eq!(
-            trace_id_time("1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b"),
-            Some(f64::from(0x5f84_c7a1u32))
-        );
-        assert_eq!(trace_id_time("not-an-id"), None);
-        assert_eq!(trace_id_time(""), None);
     }
 
     #[test]

@@ -70,13 +70,6 @@ pub struct Plan {
     pub backoff: Backoff,
 }
 
-/// Whether `id` looks like an X-Ray trace ID: `1-` 8 hex digits `-` 24 hex digits.
-fn is_trace_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    parts.len() == 3 && parts[0] == "1" && hex(parts[1], 8) && hex(parts[2], 24)
-}
-
 impl Plan {
     /// Check every flag; each error names its flag (exit 252).
     pub fn from_args(args: &Args) -> Result<Plan> {
@@ -127,7 +120,7 @@ impl Plan {
             }
         };
         for id in &a.trace_ids {
-            if !is_trace_id(id) {
+            if !crate::trace::is_trace_id(id) {
                 return Err(Error::invalid(format!(
                     "--trace-id must look like 1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b (got {id:?})"
                 )));
