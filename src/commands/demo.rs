@@ -27,7 +27,8 @@ const DEFAULT_RULE_FILE: &str = "aws/json/xray.json";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rule file to apply (the bundled Cruddur rule when this path does not exist)
+    /// Rule file to apply; when left at the default and that file is missing (outside a
+    /// checkout), the bundled Cruddur rule
     #[arg(long, value_name = "PATH", default_value = DEFAULT_RULE_FILE)]
     pub file: String,
     /// How many backend-flask traces to send
