@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -160,10 +159,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
         "(the app) send {} {SERVICE} trace segments",
         args.traces
     ));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = crate::trace::now();
     let documents = demo_segments(args.traces, now)
         .iter()
         .map(serde_json::to_string)

@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
@@ -63,12 +62,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "GetSamplingTargets",
 ];
 
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+pub use crate::trace::now;
 
 #[derive(Debug, Clone)]
 pub(crate) struct GroupRec {

@@ -8,6 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The wall clock as epoch seconds, the unit of segment times and X-Ray timestamps.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Whether `id` is an X-Ray trace ID: `1-`, 8 hex digits (the epoch seconds it started),
 /// `-`, 24 hex digits.
 pub fn is_trace_id(id: &str) -> bool {

@@ -18,12 +18,13 @@ pub mod window;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::Outcome;
 use crate::commands::verify::Args;
 use crate::error::{Error, Result};
+use crate::trace::now;
 use crate::xray::XRay;
 
 use self::checks::Check;
@@ -223,11 +224,6 @@ pub struct Verdict {
     /// `--wait` ran out with checks still failing: how long it waited.
     pub timed_out: Option<Duration>,
     pub polls: u32,
-}
-
-/// The wall clock, as epoch seconds.
-fn now() -> f64 {
-    window::epoch(SystemTime::now())
 }
 
 /// Poll (once, or until every check holds or `--wait` runs out), then diagnose.

@@ -40,7 +40,7 @@ fn tid(i: u32) -> String {
 fn trace(i: u32, ago: f64, rt: f64, services: &[&str], url: &str) -> TraceSummary {
     TraceSummary {
         id: tid(i),
-        start_time: Some(window::epoch(SystemTime::now()) - ago),
+        start_time: Some(now() - ago),
         response_time: Some(rt),
         duration: Some(rt),
         services: services.iter().map(|s| s.to_string()).collect(),
