@@ -305,7 +305,7 @@ async fn diagnostic_context<X: XRay>(
     );
     let destination = destination.map_err(|e| e.to_string());
     let indexing_rules = match &destination {
-        Ok(d) if d.destination == "CloudWatchLogs" => {
+        Ok(d) if d.is_cloudwatch_logs() => {
             Some(client.get_indexing_rules().await.map_err(|e| e.to_string()))
         }
         _ => None,

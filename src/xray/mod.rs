@@ -87,6 +87,14 @@ pub struct SegmentDestination {
     pub status: String,
 }
 
+impl SegmentDestination {
+    /// Transaction Search: spans go to CloudWatch Logs and only an indexed share of them
+    /// becomes trace summaries.
+    pub fn is_cloudwatch_logs(&self) -> bool {
+        self.destination == "CloudWatchLogs"
+    }
+}
+
 /// One rule from GetIndexingRules: the share of spans indexed into trace summaries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexingRule {
