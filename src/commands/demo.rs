@@ -9,6 +9,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
+use crate::cli::OutputFormat;
 use crate::commands::{
     ApplyOptions, Context, Outcome, create_group, create_sampling_rule, send_test_trace,
 };
@@ -123,6 +124,12 @@ async fn apply_rule(xray: &SdkXRay, rule: &crate::spec::RuleFile) -> Result<()> 
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
+    // stdout is a walkthrough for people; `--output json` promises one JSON document.
+    if ctx.global.output == OutputFormat::Json {
+        return Err(Error::invalid(
+            "--output json: demo prints a walkthrough for people, not JSON; run verify --output json for a machine-readable result",
+        ));
+    }
     let rule = if std::path::Path::new(&args.file).exists() || args.file != DEFAULT_RULE_FILE {
         load_rule_file(&args.file)
     } else {
