@@ -126,7 +126,7 @@ pub fn diff_tags(current: &Tags, desired: &Tags) -> (TagDiff, Vec<Change>) {
         }
     }
     for (k, v) in current {
-        if !desired.contains_key(k) && !k.starts_with("aws:") {
+        if !desired.contains_key(k) && !crate::spec::is_aws_tag_key(k) {
             diff.remove.push(k.clone());
             changes.push(Change::new(format!("Tags.{k}"), json!(v), Value::Null));
         }

@@ -16,6 +16,7 @@ fn tag_diff_adds_changes_and_removes_but_never_aws_keys() {
         ("change", "old"),
         ("drop", "x"),
         ("aws:sys", "y"),
+        ("AWS:Sys", "z"),
     ]);
     let desired = tags(&[("keep", "1"), ("change", "new"), ("add", "z")]);
     let (diff, changes) = diff_tags(&current, &desired);

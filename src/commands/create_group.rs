@@ -143,7 +143,7 @@ pub fn parse_tags(flag: &str, raw: &[String]) -> Result<Tags> {
                 v.chars().count()
             )));
         }
-        if k.starts_with("aws:") {
+        if crate::spec::is_aws_tag_key(k) {
             return Err(Error::invalid(format!(
                 "{flag} key must not start with \"aws:\" (reserved for AWS; got {k:?})"
             )));

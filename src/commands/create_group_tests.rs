@@ -108,6 +108,11 @@ fn bad_flags_are_refused_before_any_request() {
         spec_err(&["--group-name", "G", "--tag", "aws:team=x"]),
         "--tag key must not start with \"aws:\" (reserved for AWS; got \"aws:team\")"
     );
+    // AWS reserves the prefix in any case; sending it would only get a 254.
+    assert_eq!(
+        spec_err(&["--group-name", "G", "--tag", "Aws:team=x"]),
+        "--tag key must not start with \"aws:\" (reserved for AWS; got \"Aws:team\")"
+    );
     assert_eq!(
         spec_err(&["--group-name", "G", "--tag", "a=1", "--tag", "a=2"]),
         "--tag a is given twice"

@@ -355,7 +355,7 @@ fn tags_of(list: Option<&Value>) -> Result<Tags, ApiError> {
 }
 
 fn check_tag_key(key: &str, field: &str) -> Result<(), ApiError> {
-    if key.to_ascii_lowercase().starts_with("aws:") {
+    if crate::spec::is_aws_tag_key(key) {
         return Err(ApiError::invalid(format!(
             "{field} must not start with \"aws:\", a prefix reserved for AWS (got {key:?})"
         )));
