@@ -52,11 +52,7 @@ impl ApplyReport {
 }
 
 fn changes_text(changes: &[Change]) -> String {
-    changes
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::reconcile::join(changes)
 }
 
 impl fmt::Display for ApplyReport {

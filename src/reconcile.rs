@@ -1,4 +1,5 @@
-//! Desired state + what the service has → a [`Plan`] → the writes that close the gap.
+//! Desired state + what the service has → a plan ([`GroupPlan`], [`RulePlan`]) → the writes
+//! that close the gap.
 //!
 //! Both create commands use this, so a re-run is safe: read first, then create, update in
 //! place, or leave alone. A dry run is the same plan with no writes.
@@ -125,7 +126,7 @@ pub fn diff_tags(current: &Tags, desired: &Tags) -> (TagDiff, Vec<Change>) {
         }
     }
     for (k, v) in current {
-        if !desired.contains_key(k) && !k.starts_with("aws:") {
+        if !desired.contains_key(k) && !crate::spec::is_aws_tag_key(k) {
             diff.remove.push(k.clone());
             changes.push(Change::new(format!("Tags.{k}"), json!(v), Value::Null));
         }
@@ -268,7 +269,8 @@ async fn apply_tags(xray: &impl XRay, arn: &str, tags: &TagDiff) -> Result<()> {
     Ok(())
 }
 
-fn join(changes: &[Change]) -> String {
+/// Changes as plans print them: `Field old → new, ...`.
+pub fn join(changes: &[Change]) -> String {
     changes
         .iter()
         .map(ToString::to_string)
@@ -375,7 +377,13 @@ pub async fn plan_sampling_rule(
             "sampling rule {name}: SamplingRateBoost cannot be removed by an update; delete the rule and create it again"
         )));
     }
-    let update = (!changes.is_empty()).then(|| full_update(&name, desired));
+    let update = (!changes.is_empty()).then(|| {
+        if name == DEFAULT_NAME {
+            default_rule_update(desired)
+        } else {
+            full_update(&name, desired)
+        }
+    });
     let mut tags = TagDiff::default();
     if !desired_tags.is_empty() {
         let current_tags = xray.list_tags(&cur.arn).await?;
@@ -414,6 +422,17 @@ pub fn full_update(name: &str, r: &SamplingRule) -> SamplingRuleUpdate {
         url_path: Some(r.url_path.clone()),
         attributes: Some(r.attributes.clone()),
         sampling_rate_boost: r.sampling_rate_boost.clone(),
+    }
+}
+
+/// UpdateSamplingRule for the Default rule: only the two fields X-Ray lets you change, so
+/// the request never touches (or depends on the service accepting) the fixed ones.
+fn default_rule_update(r: &SamplingRule) -> SamplingRuleUpdate {
+    SamplingRuleUpdate {
+        rule_name: DEFAULT_NAME.to_owned(),
+        fixed_rate: Some(r.fixed_rate),
+        reservoir_size: Some(r.reservoir_size),
+        ..SamplingRuleUpdate::default()
     }
 }
 

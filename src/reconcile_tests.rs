@@ -16,6 +16,7 @@ fn tag_diff_adds_changes_and_removes_but_never_aws_keys() {
         ("change", "old"),
         ("drop", "x"),
         ("aws:sys", "y"),
+        ("AWS:Sys", "z"),
     ]);
     let desired = tags(&[("keep", "1"), ("change", "new"), ("add", "z")]);
     let (diff, changes) = diff_tags(&current, &desired);
@@ -64,4 +65,26 @@ fn every_updatable_field_is_compared() {
         .map(|(a, _)| a.0)
         .collect();
     assert_eq!(differing, ["Host", "Attributes"]);
+}
+
+#[tokio::test]
+async fn the_default_rule_is_updated_with_only_rate_and_reservoir() {
+    let fake = crate::xray::fake::FakeXRay::new();
+    let mut desired = crate::xray::fake::default_rule();
+    desired.fixed_rate = 0.2;
+    let plan = plan_sampling_rule(&fake, &desired, &Tags::new())
+        .await
+        .unwrap();
+    assert_eq!(plan.action, Action::Update);
+    assert_eq!(
+        plan.update,
+        Some(SamplingRuleUpdate {
+            rule_name: "Default".into(),
+            fixed_rate: Some(0.2),
+            reservoir_size: Some(1),
+            ..SamplingRuleUpdate::default()
+        })
+    );
+    let after = apply_sampling_rule(&fake, &plan).await.unwrap();
+    assert_eq!(after.rule, desired);
 }

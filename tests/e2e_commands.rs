@@ -646,6 +646,22 @@ fn the_service_refusing_the_26th_rule_is_exit_254_and_an_unknown_flag_is_exit_2(
 }
 
 #[test]
+fn demo_refuses_output_json_rather_than_print_text_under_it() {
+    let s = Sandbox::new();
+    let run = Run::of(
+        s.bare()
+            .args(["--output", "json", "demo"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code(252), "");
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: --output json: demo prints a walkthrough for people, not JSON; run verify --output json for a machine-readable result"
+    );
+}
+
+#[test]
 fn demo_creates_then_finds_everything_unchanged_and_verify_passes() {
     let s = Sandbox::new();
     let run = Run::of(s.bare().args(["demo"]).output().unwrap());

@@ -3,7 +3,7 @@
 use crate::commands::{ApplyOptions, Context, Outcome};
 use crate::error::{Error, Result};
 use crate::output::{self, ApplyReport, Resource};
-use crate::reconcile::{self, Action};
+use crate::reconcile;
 use crate::spec::{GroupSpec, Tags};
 use crate::xray::XRay;
 
@@ -149,7 +149,7 @@ pub fn parse_tags(flag: &str, raw: &[String]) -> Result<Tags> {
                 v.chars().count()
             )));
         }
-        if k.starts_with("aws:") {
+        if crate::spec::is_aws_tag_key(k) {
             return Err(Error::invalid(format!(
                 "{flag} key must not start with \"aws:\" (reserved for AWS; got {k:?})"
             )));
@@ -178,7 +178,7 @@ pub async fn execute(
         changes: plan.changes.clone(),
     };
     let outcome = opts.outcome(plan.action);
-    if plan.action == Action::Unchanged || opts.dry_run || outcome == Outcome::CheckFailed {
+    if !opts.writes(plan.action) {
         return Ok((report, outcome));
     }
     let group = reconcile::apply_group(xray, &plan).await?;

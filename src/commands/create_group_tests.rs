@@ -4,6 +4,7 @@ use clap::Parser;
 
 use super::*;
 use crate::cli::{Cli, Command};
+use crate::reconcile::Action;
 use crate::xray::fake::FakeXRay;
 
 fn args(argv: &[&str]) -> Args {
@@ -106,6 +107,11 @@ fn bad_flags_are_refused_before_any_request() {
     assert_eq!(
         spec_err(&["--group-name", "G", "--tag", "aws:team=x"]),
         "--tag key must not start with \"aws:\" (reserved for AWS; got \"aws:team\")"
+    );
+    // AWS reserves the prefix in any case; sending it would only get a 254.
+    assert_eq!(
+        spec_err(&["--group-name", "G", "--tag", "Aws:team=x"]),
+        "--tag key must not start with \"aws:\" (reserved for AWS; got \"Aws:team\")"
     );
     assert_eq!(
         spec_err(&["--group-name", "G", "--tag", "a=1", "--tag", "a=2"]),

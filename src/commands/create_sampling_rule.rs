@@ -4,7 +4,7 @@
 use crate::commands::{ApplyOptions, Context, Outcome};
 use crate::error::{Error, Result};
 use crate::output::{self, ApplyReport, Resource};
-use crate::reconcile::{self, Action};
+use crate::reconcile;
 use crate::spec::{Located, RuleFile, SamplingRule, Tags, load_rule_file};
 use crate::xray::XRay;
 
@@ -62,7 +62,7 @@ pub async fn execute(
         changes: plan.changes.clone(),
     };
     let outcome = opts.outcome(plan.action);
-    if plan.action == Action::Unchanged || opts.dry_run || outcome == Outcome::CheckFailed {
+    if !opts.writes(plan.action) {
         return Ok((report, outcome));
     }
     let record = reconcile::apply_sampling_rule(xray, &plan).await?;

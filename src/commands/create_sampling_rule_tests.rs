@@ -4,6 +4,7 @@ use clap::Parser;
 
 use super::*;
 use crate::cli::{Cli, Command};
+use crate::reconcile::Action;
 use crate::spec::load_rule_bytes;
 use crate::xray::fake::{FakeXRay, default_rule};
 

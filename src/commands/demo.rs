@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
+use crate::cli::OutputFormat;
 use crate::commands::{
     ApplyOptions, Context, Outcome, create_group, create_sampling_rule, send_test_trace,
 };
@@ -27,7 +27,8 @@ const DEFAULT_RULE_FILE: &str = "aws/json/xray.json";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rule file to apply (the bundled Cruddur rule when this path does not exist)
+    /// Rule file to apply; when left at the default and that file is missing (outside a
+    /// checkout), the bundled Cruddur rule
     #[arg(long, value_name = "PATH", default_value = DEFAULT_RULE_FILE)]
     pub file: String,
     /// How many backend-flask traces to send
@@ -123,6 +124,12 @@ async fn apply_rule(xray: &SdkXRay, rule: &crate::spec::RuleFile) -> Result<()> 
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
+    // stdout is a walkthrough for people; `--output json` promises one JSON document.
+    if ctx.global.output == OutputFormat::Json {
+        return Err(Error::invalid(
+            "--output json: demo prints a walkthrough for people, not JSON; run verify --output json for a machine-readable result",
+        ));
+    }
     let rule = if std::path::Path::new(&args.file).exists() || args.file != DEFAULT_RULE_FILE {
         load_rule_file(&args.file)
     } else {
@@ -159,10 +166,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
         "(the app) send {} {SERVICE} trace segments",
         args.traces
     ));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = crate::trace::now();
     let documents = demo_segments(args.traces, now)
         .iter()
         .map(serde_json::to_string)

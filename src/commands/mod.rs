@@ -44,6 +44,12 @@ impl ApplyOptions {
             Outcome::Ok
         }
     }
+
+    /// Whether a plan with this action is written: not when nothing differs, not on a dry
+    /// run, and not when `--no-update` found a difference.
+    pub fn writes(self, action: Action) -> bool {
+        action != Action::Unchanged && !self.dry_run && self.outcome(action) == Outcome::Ok
+    }
 }
 
 /// How a command that ran to the end went: 0, 1 when a check failed, 252 when the input
@@ -86,5 +92,29 @@ pub async fn run(command: Command, ctx: &Context) -> Result<Outcome> {
         work.await
     } else {
         crate::interrupt::until_ctrl_c(work).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_real_change_without_dry_run_or_drift_check_is_written() {
+        let run = ApplyOptions::default();
+        let dry = ApplyOptions {
+            dry_run: true,
+            ..run
+        };
+        let no_update = ApplyOptions {
+            no_update: true,
+            ..run
+        };
+        assert!(run.writes(Action::Create) && run.writes(Action::Update));
+        assert!(!run.writes(Action::Unchanged));
+        assert!(!dry.writes(Action::Create) && !dry.writes(Action::Update));
+        // --no-update still creates a missing resource, but leaves a differing one alone.
+        assert!(no_update.writes(Action::Create));
+        assert!(!no_update.writes(Action::Update));
     }
 }

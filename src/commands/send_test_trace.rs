@@ -2,7 +2,6 @@
 //! credentials, region, group filters and sampling all line up end to end.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::commands::{Context, Outcome};
 use crate::error::{Error, Result};
@@ -130,13 +129,6 @@ pub fn test_segment(
     }
 }
 
-fn now_epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// Send the segment; a segment the service refuses is an error with its code and message.
 pub async fn execute(xray: &impl XRay, segment: &Segment) -> Result<TraceReport> {
     let doc = serde_json::to_string(segment)
@@ -165,7 +157,7 @@ pub async fn execute(xray: &impl XRay, segment: &Segment) -> Result<TraceReport>
 pub async fn run(args: Args, ctx: &Context) -> Result<Outcome> {
     check_service_name(&args.service)?;
     let annotations = parse_annotations(&args.annotations)?;
-    let segment = test_segment(&args.service, annotations, now_epoch());
+    let segment = test_segment(&args.service, annotations, crate::trace::now());
     let xray = ctx.xray().await?;
     let report = execute(&xray, &segment).await?;
     output::emit(&report, ctx.global.output)?;

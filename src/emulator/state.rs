@@ -18,9 +18,8 @@
 //!   expression does not parse simply matches no trace.
 //! - GetGroups and GetSamplingRules return pages of [`PAGE_SIZE`] with an opaque NextToken.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
@@ -63,12 +62,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "GetSamplingTargets",
 ];
 
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+pub use crate::trace::now;
 
 #[derive(Debug, Clone)]
 pub(crate) struct GroupRec {
@@ -103,20 +97,8 @@ impl Region {
     fn new(name: &str) -> Region {
         let t = now().floor();
         let default_rule = SamplingRule {
-            rule_name: Some(DEFAULT_NAME.to_owned()),
             rule_arn: Some(rule_arn(name, DEFAULT_NAME)),
-            resource_arn: "*".into(),
-            priority: 10000,
-            fixed_rate: 0.05,
-            reservoir_size: 1,
-            service_name: "*".into(),
-            service_type: "*".into(),
-            host: "*".into(),
-            http_method: "*".into(),
-            url_path: "*".into(),
-            version: 1,
-            attributes: BTreeMap::new(),
-            sampling_rate_boost: None,
+            ..SamplingRule::aws_default()
         };
         Region {
             name: name.to_owned(),
@@ -373,7 +355,7 @@ fn tags_of(list: Option<&Value>) -> Result<Tags, ApiError> {
 }
 
 fn check_tag_key(key: &str, field: &str) -> Result<(), ApiError> {
-    if key.to_ascii_lowercase().starts_with("aws:") {
+    if crate::spec::is_aws_tag_key(key) {
         return Err(ApiError::invalid(format!(
             "{field} must not start with \"aws:\", a prefix reserved for AWS (got {key:?})"
         )));

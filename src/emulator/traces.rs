@@ -72,18 +72,9 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `1-` + 8 hex digits (epoch seconds) + `-` + 24 hex digits.
-pub fn valid_trace_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('-').collect();
-    parts.len() == 3 && parts[0] == "1" && is_hex(parts[1], 8) && is_hex(parts[2], 24)
-}
-
-/// The epoch seconds a trace ID carries.
+/// The epoch seconds a trace ID carries (stored IDs are checked, so they all have one).
 fn trace_id_time(id: &str) -> f64 {
-    id.split('-')
-        .nth(1)
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .map_or(0.0, f64::from)
+    crate::trace::trace_id_time(id).unwrap_or(0.0)
 }
 
 struct Rejected {
@@ -128,7 +119,7 @@ fn check_document(doc: &str) -> Result<(String, StoredSegment), Rejected> {
     let Some(trace_id) = field("trace_id").and_then(Value::as_str) else {
         return Err(reject(id, "MissingTraceId", "trace_id is required"));
     };
-    if !valid_trace_id(trace_id) {
+    if !crate::trace::is_trace_id(trace_id) {
         return Err(reject(
             id,
             "InvalidTraceId",

@@ -174,6 +174,16 @@ fn push(out: &mut Vec<Violation>, path: &JsonPath, kind: ViolationKind, message:
     });
 }
 
+/// `NAME must be WHAT (got DESCRIPTION)`: a value of the wrong JSON type.
+fn wrong_type(out: &mut Vec<Violation>, path: &JsonPath, name: &str, what: &str, value: &Value) {
+    push(
+        out,
+        path,
+        ViolationKind::Type,
+        format!("{name} must be {what} (got {})", describe(value)),
+    );
+}
+
 fn name_of(path: &JsonPath) -> String {
     if path.is_empty() {
         "the input".to_owned()
@@ -218,12 +228,7 @@ fn check(
     match shape.kind.as_str() {
         "structure" => {
             let Value::Object(map) = value else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be an object (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "an object", value);
                 return;
             };
             for (key, member) in map {
@@ -258,12 +263,7 @@ fn check(
         }
         "list" => {
             let Value::Array(items) = value else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be a list (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "a list", value);
                 return;
             };
             check_count(shape, items.len(), &name, path, out);
@@ -275,12 +275,7 @@ fn check(
         }
         "map" => {
             let Value::Object(map) = value else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be an object (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "an object", value);
                 return;
             };
             check_count(shape, map.len(), &name, path, out);
@@ -301,12 +296,7 @@ fn check(
         }
         "string" => {
             let Value::String(s) = value else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be a string (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "a string", value);
                 return;
             };
             let len = s.chars().count() as f64;
@@ -363,12 +353,7 @@ fn check(
                 .or_else(|| value.as_u64().map(|_| i64::MAX))
                 .or_else(|| value.as_f64().filter(|f| huge(*f)).map(|_| i64::MAX));
             let Some(n) = as_int else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be an integer (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "an integer", value);
                 return;
             };
             let fits = if shape.kind == "integer" {
@@ -393,28 +378,15 @@ fn check(
         }
         "double" | "float" => {
             let Some(x) = value.as_f64().filter(|x| x.is_finite()) else {
-                push(
-                    out,
-                    path,
-                    ViolationKind::Type,
-                    format!("{name} must be a number (got {})", describe(value)),
-                );
+                wrong_type(out, path, &name, "a number", value);
                 return;
             };
             check_range(shape, x, value, &name, path, out);
         }
-        "boolean" if !value.is_boolean() => push(
-            out,
-            path,
-            ViolationKind::Type,
-            format!("{name} must be true or false (got {})", describe(value)),
-        ),
-        "timestamp" if !(value.is_number() || value.is_string()) => push(
-            out,
-            path,
-            ViolationKind::Type,
-            format!("{name} must be a timestamp (got {})", describe(value)),
-        ),
+        "boolean" if !value.is_boolean() => wrong_type(out, path, &name, "true or false", value),
+        "timestamp" if !(value.is_number() || value.is_string()) => {
+            wrong_type(out, path, &name, "a timestamp", value)
+        }
         _ => {}
     }
 }

@@ -217,7 +217,7 @@ fn extra_checks(doc: &Positioned, value: &Value, problems: &mut Vec<(Pos, String
                 continue;
             };
             let key_path = JsonPath::default().key("Tags").index(i).key("Key");
-            if key.starts_with("aws:") {
+            if crate::spec::is_aws_tag_key(key) {
                 problems.push((
                     doc.pos_of(&key_path),
                     format!(

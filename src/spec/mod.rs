@@ -74,7 +74,52 @@ pub struct GroupSpec {
 /// The Default group and rule always exist and cannot be deleted.
 pub const DEFAULT_NAME: &str = "Default";
 
+/// Whether a tag key is AWS's own: `aws:` in any mix of case, which AWS reserves and
+/// refuses from users (and which a full set of user tags must never remove).
+pub fn is_aws_tag_key(key: &str) -> bool {
+    key.get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+}
+
+impl SamplingRule {
+    /// The Default rule as X-Ray creates it in every region: priority 10000, 1 trace a
+    /// second and 5% beyond, every matcher `*`. Without an ARN (it names the region).
+    pub fn aws_default() -> SamplingRule {
+        SamplingRule {
+            rule_name: Some(DEFAULT_NAME.to_owned()),
+            rule_arn: None,
+            resource_arn: "*".into(),
+            priority: 10000,
+            fixed_rate: 0.05,
+            reservoir_size: 1,
+            service_name: "*".into(),
+            service_type: "*".into(),
+            host: "*".into(),
+            http_method: "*".into(),
+            url_path: "*".into(),
+            version: 1,
+            attributes: BTreeMap::new(),
+            sampling_rate_boost: None,
+        }
+    }
+}
+
 pub mod json;
 pub mod load;
 
 pub use load::{Located, RuleFile, load_rule_bytes, load_rule_file};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_prefix_is_reserved_in_any_case() {
+        for key in ["aws:x", "AWS:x", "Aws:", "aWs:cloudformation:stack-name"] {
+            assert!(is_aws_tag_key(key), "{key}");
+        }
+        for key in ["", "aws", "awsx:y", "my-aws:x", "é:aws:", "ä", "aw"] {
+            assert!(!is_aws_tag_key(key), "{key}");
+        }
+    }
+}

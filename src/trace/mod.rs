@@ -8,6 +8,34 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The wall clock as epoch seconds, the unit of segment times and X-Ray timestamps.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Whether `id` is an X-Ray trace ID: `1-`, 8 hex digits (the epoch seconds it started),
+/// `-`, 24 hex digits.
+pub fn is_trace_id(id: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut parts = id.split('-');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("1"), Some(time), Some(random), None) if hex(time, 8) && hex(random, 24)
+    )
+}
+
+/// The epoch seconds a trace ID carries in its second part, if it has 8 hex digits there.
+/// This is where GetTraceSummaries places a trace in time (TimeRangeType TraceId).
+pub fn trace_id_time(id: &str) -> Option<f64> {
+    let time = id.split('-').nth(1)?;
+    if time.len() != 8 || !time.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(time, 16).ok().map(f64::from)
+}
+
 /// A segment or subsegment. Subsegments carry no `trace_id` of their own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -94,4 +122,36 @@ pub enum AnnotationValue {
 pub struct Trace {
     pub id: String,
     pub segments: Vec<Segment>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_are_one_dash_eight_hex_dash_twenty_four_hex() {
+        assert!(is_trace_id("1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b"));
+        for bad in [
+            "",
+            "2-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b",
+            "1-5f84c7a-4c1e4f8b3b1c2a9d8e7f6a5b",
+            "1-5f84c7aZ-4c1e4f8b3b1c2a9d8e7f6a5b",
+            "1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5",
+            "1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b-0",
+            "1-+f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b",
+        ] {
+            assert!(!is_trace_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trace_ids_carry_their_start_time() {
+        assert_eq!(
+            trace_id_time("1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b"),
+            Some(f64::from(0x5f84_c7a1u32))
+        );
+        assert_eq!(trace_id_time("not-an-id"), None);
+        assert_eq!(trace_id_time("1-+f84c7a1-x"), None);
+        assert_eq!(trace_id_time(""), None);
+    }
 }

@@ -90,7 +90,7 @@ pub fn diagnose(plan: &Plan, snap: &Snapshot, ctx: &Context) -> Vec<Diagnostic> 
     if snap.all.count == 0 {
         no_traces(&mut out, snap, ctx, &when);
     } else if let Some(Ok(d)) = &ctx.destination
-        && d.destination == "CloudWatchLogs"
+        && d.is_cloudwatch_logs()
     {
         out.push(Diagnostic::info(
             "transaction-search",
@@ -205,7 +205,7 @@ fn no_traces(out: &mut Vec<Diagnostic>, snap: &Snapshot, ctx: &Context, when: &s
         ),
     ));
     if let Some(Ok(d)) = &ctx.destination
-        && d.destination == "CloudWatchLogs"
+        && d.is_cloudwatch_logs()
     {
         out.push(Diagnostic::cause(
             "transaction-search",

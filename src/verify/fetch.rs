@@ -8,10 +8,11 @@ use std::task::Poll;
 
 use crate::error::Result;
 use crate::spec::DEFAULT_NAME;
+use crate::trace::trace_id_time;
 use crate::verify::Plan;
 use crate::verify::stats::Stats;
 use crate::verify::window::Window;
-use crate::xray::{Group, SamplingRuleRecord, SummaryQuery, XRay};
+use crate::xray::{Group, Pager, SamplingRuleRecord, SummaryQuery, XRay};
 
 /// BatchGetTraces takes at most five IDs per call.
 const TRACE_IDS_PER_CALL: usize = 5;
@@ -120,13 +121,6 @@ async fn read_window<X: XRay>(
     Ok(stats)
 }
 
-/// The epoch seconds a trace ID carries (`1-<8 hex digits>-...`): where GetTraceSummaries
-/// places the trace in time (TimeRangeType TraceId, the default verify uses).
-fn trace_id_time(id: &str) -> Option<f64> {
-    let hex = id.split('-').nth(1)?;
-    u32::from_str_radix(hex, 16).ok().map(f64::from)
-}
-
 /// Follow NextToken to the end, folding each page into one [`Stats`] as it arrives.
 /// With `before`, traces placed at or after it are skipped (the next chunk counts them).
 async fn read_all_pages<X: XRay>(
@@ -136,6 +130,7 @@ async fn read_all_pages<X: XRay>(
     before: Option<f64>,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
+    let mut pager = Pager::new("GetTraceSummaries");
     let mut token = None;
     loop {
         let page = client.get_trace_summaries_page(query, token).await?;
@@ -147,9 +142,9 @@ async fn read_all_pages<X: XRay>(
             }
             stats.observe(t, watch);
         }
-        match page.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(stats),
+        token = pager.next(page.next_token)?;
+        if token.is_none() {
+            return Ok(stats);
         }
     }
 }
@@ -248,16 +243,6 @@ mod tests {
         let err = for_each_bounded(tasks, 2, |_| {}).await.unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert!(started.load(Ordering::SeqCst) < 10);
-    }
-
-    #[test]
-    fn trace_ids_carry_their_time() {
-        assert_eq!(
-            trace_id_time("1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b"),
-            Some(f64::from(0x5f84_c7a1u32))
-        );
-        assert_eq!(trace_id_time("not-an-id"), None);
-        assert_eq!(trace_id_time(""), None);
     }
 
     #[test]

@@ -18,12 +18,13 @@ pub mod window;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::Outcome;
 use crate::commands::verify::Args;
 use crate::error::{Error, Result};
+use crate::trace::now;
 use crate::xray::XRay;
 
 use self::checks::Check;
@@ -68,13 +69,6 @@ pub struct Plan {
     pub trace_ids: Vec<String>,
     pub concurrency: usize,
     pub backoff: Backoff,
-}
-
-/// Whether `id` looks like an X-Ray trace ID: `1-` 8 hex digits `-` 24 hex digits.
-fn is_trace_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    parts.len() == 3 && parts[0] == "1" && hex(parts[1], 8) && hex(parts[2], 24)
 }
 
 impl Plan {
@@ -127,7 +121,7 @@ impl Plan {
             }
         };
         for id in &a.trace_ids {
-            if !is_trace_id(id) {
+            if !crate::trace::is_trace_id(id) {
                 return Err(Error::invalid(format!(
                     "--trace-id must look like 1-5f84c7a1-4c1e4f8b3b1c2a9d8e7f6a5b (got {id:?})"
                 )));
@@ -232,11 +226,6 @@ pub struct Verdict {
     pub polls: u32,
 }
 
-/// The wall clock, as epoch seconds.
-fn now() -> f64 {
-    window::epoch(SystemTime::now())
-}
-
 /// Poll (once, or until every check holds or `--wait` runs out), then diagnose.
 pub async fn evaluate<X: XRay>(
     plan: &Plan,
@@ -316,7 +305,7 @@ async fn diagnostic_context<X: XRay>(
     );
     let destination = destination.map_err(|e| e.to_string());
     let indexing_rules = match &destination {
-        Ok(d) if d.destination == "CloudWatchLogs" => {
+        Ok(d) if d.is_cloudwatch_logs() => {
             Some(client.get_indexing_rules().await.map_err(|e| e.to_string()))
         }
         _ => None,

@@ -40,7 +40,7 @@ fn tid(i: u32) -> String {
 fn trace(i: u32, ago: f64, rt: f64, services: &[&str], url: &str) -> TraceSummary {
     TraceSummary {
         id: tid(i),
-        start_time: Some(window::epoch(SystemTime::now()) - ago),
+        start_time: Some(now() - ago),
         response_time: Some(rt),
         duration: Some(rt),
         services: services.iter().map(|s| s.to_string()).collect(),
@@ -339,6 +339,38 @@ async fn every_page_of_every_six_hour_chunk_is_read_once() {
         .count();
     // 4 chunks × 3 pages (5 + 5 + 2).
     assert_eq!(summary_calls, 12);
+}
+
+#[tokio::test]
+async fn a_repeated_next_token_stops_verify_instead_of_paging_forever() {
+    let fake = seeded();
+    fake.state.lock().unwrap().repeat_summary_token = true;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        run_with(
+            &plan(&[]),
+            &fake,
+            &Env::plain(OutputFormat::Text),
+            &mut out,
+            &mut err,
+        ),
+    )
+    .await
+    .expect("verify finishes");
+    let e = result.unwrap_err();
+    assert_eq!(e.exit().code(), 255);
+    assert!(
+        e.to_string()
+            .starts_with("GetTraceSummaries returned a NextToken it had already returned"),
+        "{e}"
+    );
+    let pages = fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "GetTraceSummaries")
+        .count();
+    assert!(pages <= 10, "{pages} pages");
 }
 
 /// Delegates to the fake, but yields inside GetTraceSummaries and records how many calls

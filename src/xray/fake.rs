@@ -24,6 +24,8 @@ pub struct FakeState {
     pub summaries: Vec<TraceSummary>,
     pub filtered: BTreeMap<String, Vec<TraceSummary>>,
     pub page_size: usize,
+    /// GetTraceSummaries hands back the same NextToken on every page (a misbehaving service).
+    pub repeat_summary_token: bool,
     pub service_graph: Vec<String>,
     pub destination: Option<SegmentDestination>,
     pub indexing_rules: Vec<IndexingRule>,
@@ -98,22 +100,7 @@ impl FakeXRay {
 }
 
 pub fn default_rule() -> SamplingRule {
-    SamplingRule {
-        rule_name: Some("Default".into()),
-        rule_arn: None,
-        resource_arn: "*".into(),
-        priority: 10000,
-        fixed_rate: 0.05,
-        reservoir_size: 1,
-        service_name: "*".into(),
-        service_type: "*".into(),
-        host: "*".into(),
-        http_method: "*".into(),
-        url_path: "*".into(),
-        version: 1,
-        attributes: BTreeMap::new(),
-        sampling_rate_boost: None,
-    }
+    SamplingRule::aws_default()
 }
 
 fn invalid(op: &'static str, message: &str) -> Error {
@@ -295,7 +282,11 @@ impl XRay for FakeXRay {
         Ok(SummaryPage {
             summaries: in_window.get(offset..end).unwrap_or_default().to_vec(),
             traces_processed: (end - offset.min(end)) as i64,
-            next_token: (end < in_window.len()).then(|| end.to_string()),
+            next_token: if s.repeat_summary_token {
+                Some("0".to_owned())
+            } else {
+                (end < in_window.len()).then(|| end.to_string())
+            },
         })
     }
 

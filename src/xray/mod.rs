@@ -87,6 +87,14 @@ pub struct SegmentDestination {
     pub status: String,
 }
 
+impl SegmentDestination {
+    /// Transaction Search: spans go to CloudWatch Logs and only an indexed share of them
+    /// becomes trace summaries.
+    pub fn is_cloudwatch_logs(&self) -> bool {
+        self.destination == "CloudWatchLogs"
+    }
+}
+
 /// One rule from GetIndexingRules: the share of spans indexed into trace summaries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexingRule {
@@ -101,6 +109,42 @@ pub struct UnprocessedSegment {
     pub id: Option<String>,
     pub error_code: Option<String>,
     pub message: Option<String>,
+}
+
+/// Follows NextToken across the pages of one listing, and stops a service that hands back a
+/// token it already gave: without this, a repeated token would page forever.
+#[derive(Debug)]
+pub struct Pager {
+    operation: &'static str,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Pager {
+    pub fn new(operation: &'static str) -> Pager {
+        Pager {
+            operation,
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The token for the next request: `Ok(None)` at the end (no token, or an empty one), an
+    /// error when the token was seen before.
+    pub fn next(&mut self, token: Option<String>) -> Result<Option<String>> {
+        match token {
+            Some(t) if !t.is_empty() => {
+                if self.seen.insert(t.clone()) {
+                    Ok(Some(t))
+                } else {
+                    Err(crate::error::Error::Other(format!(
+                        "{} returned a NextToken it had already returned (after {} pages); stopped paging instead of looping forever",
+                        self.operation,
+                        self.seen.len() + 1
+                    )))
+                }
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 /// The X-Ray operations cruddur-xray uses. Read-before-write lives in the commands; this
@@ -162,3 +206,32 @@ pub trait XRay: Send + Sync {
 #[doc(hidden)]
 pub mod fake;
 pub mod sdk;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pager_follows_new_tokens_and_ends_on_none_or_empty() {
+        let mut p = Pager::new("GetGroups");
+        assert_eq!(p.next(Some("a".into())).unwrap(), Some("a".into()));
+        assert_eq!(p.next(Some("b".into())).unwrap(), Some("b".into()));
+        assert_eq!(p.next(Some(String::new())).unwrap(), None);
+        assert_eq!(p.next(None).unwrap(), None);
+    }
+
+    #[test]
+    fn pager_refuses_a_repeated_token() {
+        let mut p = Pager::new("GetGroups");
+        p.next(Some("a".into())).unwrap();
+        p.next(Some("b".into())).unwrap();
+        let err = p.next(Some("a".into())).unwrap_err();
+        assert_eq!(err.exit().code(), 255);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("GetGroups returned a NextToken it had already returned"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+}

@@ -26,8 +26,8 @@ use crate::error::{Error, Result};
 use crate::interrupt::{self, WriteState};
 use crate::spec::{GroupSpec, SamplingRateBoost, SamplingRule, Tags};
 use crate::xray::{
-    Group, IndexingRule, SamplingRuleRecord, SamplingRuleUpdate, SegmentDestination, SummaryPage,
-    SummaryQuery, TraceSummary, UnprocessedSegment, XRay,
+    Group, IndexingRule, Pager, SamplingRuleRecord, SamplingRuleUpdate, SegmentDestination,
+    SummaryPage, SummaryQuery, TraceSummary, UnprocessedSegment, XRay,
 };
 
 /// BatchGetTraces takes at most this many IDs per request.
@@ -115,12 +115,14 @@ impl Intercept for Attempts {
     }
 }
 
-/// `scheme://authority` of a request URI: where it went, without path or query.
+/// `scheme://host[:port]` of a request URI: where it went, without path, query or any
+/// `user:password@` (an endpoint URL may carry one, and the error line must not print it).
 fn endpoint_of(uri: &str) -> String {
     match uri.split_once("://") {
         Some((scheme, rest)) => {
-            let authority = rest.split(['/', '?']).next().unwrap_or(rest);
-            format!("{scheme}://{authority}")
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}")
         }
         None => uri.to_owned(),
     }
@@ -426,6 +428,7 @@ impl XRay for SdkXRay {
 
     async fn get_groups(&self) -> Result<Vec<Group>> {
         let mut groups = Vec::new();
+        let mut pager = Pager::new("GetGroups");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -438,9 +441,9 @@ impl XRay for SdkXRay {
                     .into_iter()
                     .map(from_group_summary),
             );
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(groups),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(groups);
             }
         }
     }
@@ -483,6 +486,7 @@ impl XRay for SdkXRay {
 
     async fn list_tags(&self, arn: &str) -> Result<Tags> {
         let mut tags = Tags::new();
+        let mut pager = Pager::new("ListTagsForResource");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -498,9 +502,9 @@ impl XRay for SdkXRay {
                     .into_iter()
                     .map(|t| (t.key, t.value)),
             );
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(tags),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(tags);
             }
         }
     }
@@ -529,6 +533,7 @@ impl XRay for SdkXRay {
 
     async fn get_sampling_rules(&self) -> Result<Vec<SamplingRuleRecord>> {
         let mut rules = Vec::new();
+        let mut pager = Pager::new("GetSamplingRules");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -540,9 +545,9 @@ impl XRay for SdkXRay {
             for r in out.sampling_rule_records.unwrap_or_default() {
                 rules.push(from_record("GetSamplingRules", Some(r))?);
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(rules),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(rules);
             }
         }
     }
@@ -620,6 +625,7 @@ impl XRay for SdkXRay {
         let start = timestamp("the window start", start)?;
         let end = timestamp("the window end", end)?;
         let mut names: Vec<String> = Vec::new();
+        let mut pager = Pager::new("GetServiceGraph");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -638,9 +644,9 @@ impl XRay for SdkXRay {
                     }
                 }
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(names),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(names);
             }
         }
     }
@@ -664,6 +670,7 @@ impl XRay for SdkXRay {
 
     async fn get_indexing_rules(&self) -> Result<Vec<IndexingRule>> {
         let mut rules = Vec::new();
+        let mut pager = Pager::new("GetIndexingRules");
         let mut token: Option<String> = None;
         loop {
             let out = send!(
@@ -682,9 +689,9 @@ impl XRay for SdkXRay {
                         .map(|p| p.desired_sampling_percentage),
                 });
             }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(rules),
+            token = pager.next(out.next_token)?;
+            if token.is_none() {
+                return Ok(rules);
             }
         }
     }
@@ -711,6 +718,7 @@ impl XRay for SdkXRay {
     async fn batch_get_trace_ids(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         for chunk in ids.chunks(BATCH_GET_TRACES_MAX) {
+            let mut pager = Pager::new("BatchGetTraces");
             let mut token: Option<String> = None;
             loop {
                 let out = send!(
@@ -726,9 +734,9 @@ impl XRay for SdkXRay {
                         .into_iter()
                         .filter_map(|t| t.id),
                 );
-                match out.next_token {
-                    Some(t) if !t.is_empty() => token = Some(t),
-                    _ => break,
+                token = pager.next(out.next_token)?;
+                if token.is_none() {
+                    break;
                 }
             }
         }

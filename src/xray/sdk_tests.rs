@@ -66,6 +66,37 @@ async fn get_groups_follows_every_page() {
 }
 
 #[tokio::test]
+async fn get_groups_stops_when_the_service_repeats_a_next_token() {
+    let first = mock!(Client::get_groups)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            GetGroupsOutput::builder()
+                .groups(summary("Default"))
+                .next_token("page-2")
+                .build()
+        });
+    // Page 2 points at itself: following it would never end.
+    let second = mock!(Client::get_groups)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            GetGroupsOutput::builder()
+                .groups(summary("Cruddur"))
+                .next_token("page-2")
+                .build()
+        });
+    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&first, &second]);
+    let err = SdkXRay::from_client(client).get_groups().await.unwrap_err();
+    assert_eq!(err.exit().code(), 255);
+    assert!(
+        err.to_string()
+            .starts_with("GetGroups returned a NextToken it had already returned"),
+        "{err}"
+    );
+    assert_eq!(first.num_calls(), 1);
+    assert_eq!(second.num_calls(), 1);
+}
+
+#[tokio::test]
 async fn get_sampling_rules_follows_every_page_and_keeps_every_field() {
     let rule = |name: &str| {
         SdkRule::builder()
@@ -357,6 +388,18 @@ fn endpoints_drop_path_and_query() {
     assert_eq!(
         endpoint_of("https://xray.us-east-1.amazonaws.com/GetGroup?x=1"),
         "https://xray.us-east-1.amazonaws.com"
+    );
+}
+
+#[test]
+fn endpoints_drop_a_user_and_password() {
+    assert_eq!(
+        endpoint_of("http://user:s3cret@127.0.0.1:1/Groups"),
+        "http://127.0.0.1:1"
+    );
+    assert_eq!(
+        endpoint_of("https://a@b:c@xray.example/GetGroup"),
+        "https://xray.example"
     );
 }
 

@@ -111,6 +111,11 @@ fn each_problem_is_located_at_its_value() {
         ),
         (
             "\n}",
+            ",\n  \"Tags\": [{\"Key\": \"AWS:team\", \"Value\": \"x\"}]\n}",
+            "xray.json:15:20: Tags[0].Key must not start with \"aws:\" (reserved for AWS; got \"AWS:team\")",
+        ),
+        (
+            "\n}",
             ",\n  \"Tags\": [{\"Key\": \"a\", \"Value\": \"x\"},\n    {\"Key\": \"a\", \"Value\": \"y\"}]\n}",
             "xray.json:16:13: Tags[1].Key \"a\" is given twice (first in Tags[0])",
         ),
