@@ -27,7 +27,23 @@ pub fn init(verbose: u8, no_color: bool) {
         .with_target("cruddur_xray", own)
         // aws-sigv4 logs the canonical request at debug, and that carries the session
         // token header. It never gets past info.
-        .with_target("aws_sigv4", LevelFilter::INFO.min(others));
+        .with_target("aws_sigv4", LevelFilter::INFO.min(others))
+        // The orchestrator's endpoint and auth steps debug-print the resolved identity
+        // (the access key ID; the secret is redacted) and the endpoint URL with any
+        // user:password in it. Credentials stay out of the logs at every level.
+        .with_target(
+            "aws_smithy_runtime::client::orchestrator::endpoints",
+            LevelFilter::INFO.min(others),
+        )
+        .with_target(
+            "aws_smithy_runtime::client::orchestrator::auth",
+            LevelFilter::INFO.min(others),
+        )
+        .with_target(
+            "aws_smithy_runtime::client::identity",
+            LevelFilter::INFO.min(others),
+        )
+        .with_target("aws_config", LevelFilter::INFO.min(others));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color_enabled(no_color))

@@ -13,6 +13,7 @@ use assert_cmd::Command;
 pub const BIN: &str = env!("CARGO_BIN_EXE_cruddur-xray");
 pub const SECRET: &str = "SECRETsecretSECRET-cruddur-test";
 pub const TOKEN: &str = "SESSIONtokenTOKEN-cruddur-test";
+pub const ACCESS_KEY_ID: &str = "AKIDCRUDDURRELIABILITY";
 
 /// Empty AWS config files, a home directory, and the rule file of the repository.
 pub struct Env {
@@ -45,7 +46,7 @@ impl Env {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", self.path("config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", self.path("credentials"))
-            .env("AWS_ACCESS_KEY_ID", "AKIDCRUDDURRELIABILITY")
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_SESSION_TOKEN", TOKEN)
             .env("AWS_REGION", "us-east-1");
