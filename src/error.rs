@@ -67,6 +67,26 @@ impl Error {
         }
     }
 
+    /// Worth another try a little later: throttling, a server-side failure, or a network
+    /// problem. `verify --wait` keeps polling through these until its deadline.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Other(_) => true,
+            Error::Service { code, .. } => matches!(
+                code.as_str(),
+                "ThrottledException"
+                    | "ThrottlingException"
+                    | "TooManyRequestsException"
+                    | "ServiceUnavailableException"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+                    | "InternalServerError"
+                    | "RequestTimeout"
+            ),
+            _ => false,
+        }
+    }
+
     pub fn invalid(msg: impl Into<String>) -> Error {
         Error::InvalidInput(msg.into())
     }
@@ -103,6 +123,9 @@ mod tests {
             "CreateGroup failed: InvalidRequestException: Group already exists"
         );
         assert_eq!(Error::Other("x".into()).exit().code(), 255);
+        assert!(Error::Other("timed out".into()).is_transient());
+        assert!(!service.is_transient(), "a refusal is final");
+        assert!(!Error::invalid("x").is_transient());
         assert_eq!(Error::Interrupted("x".into()).exit().code(), 130);
         for code in [0u8, 1, 2, 130, 252, 253, 254, 255] {
             assert!(

@@ -240,7 +240,18 @@ pub async fn evaluate<X: XRay>(
     let mut polls = 0;
     let mut timed_out = None;
     let (snapshot, checks) = loop {
-        let snapshot = fetch::collect(plan, client, plan.window.resolve(now())).await?;
+        let snapshot = match fetch::collect(plan, client, plan.window.resolve(now())).await {
+            Ok(snapshot) => snapshot,
+            // While waiting, a poll that fails for a passing reason (the SDK's retries
+            // already spent) is not the end: try again until the deadline.
+            Err(e) if e.is_transient() && deadline.is_some_and(|d| Instant::now() + delay < d) => {
+                let _ = writeln!(err, "warning: poll failed, trying again in {delay:?}: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(plan.backoff.max);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let checks = checks::evaluate(plan, &snapshot);
         polls += 1;
         let failing: Vec<String> = checks

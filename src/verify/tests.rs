@@ -905,6 +905,66 @@ async fn wait_polls_until_traces_arrive() {
 }
 
 #[tokio::test]
+async fn wait_polls_through_a_passing_service_failure() {
+    let fake = Arc::new(FakeXRay::new());
+    fake.state.lock().unwrap().fail.insert(
+        "GetGroups",
+        ("ThrottledException".into(), "Rate exceeded".into()),
+    );
+    let healer = {
+        let fake = Arc::clone(&fake);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut s = fake.state.lock().unwrap();
+            s.fail.clear();
+            s.summaries
+                .push(trace(1, 1.0, 0.2, &["backend-flask"], "/"));
+        })
+    };
+    let p = waiting_plan(&["--wait", "20s", "--min-traces", "1"]);
+    let mut progress = Progress::Lines;
+    let mut err = Vec::new();
+    let verdict = tokio::time::timeout(
+        Duration::from_secs(30),
+        evaluate(&p, &*fake, None, &mut progress, &mut err),
+    )
+    .await
+    .expect("the wait ends once the service answers")
+    .unwrap();
+    healer.await.unwrap();
+    assert!(verdict.report.ok, "{:?}", verdict.report.checks);
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: poll failed, trying again in ")
+                && l.ends_with("GetGroups failed: ThrottledException: Rate exceeded")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn without_wait_a_service_failure_ends_verify() {
+    let fake = FakeXRay::new();
+    fake.state.lock().unwrap().fail.insert(
+        "GetGroups",
+        ("ThrottledException".into(), "Rate exceeded".into()),
+    );
+    let mut progress = Progress::Lines;
+    let mut err = Vec::new();
+    let e = evaluate(
+        &plan(&["--min-traces", "1"]),
+        &fake,
+        None,
+        &mut progress,
+        &mut err,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit().code(), 254);
+    assert_eq!(fake.calls().iter().filter(|c| *c == "GetGroups").count(), 1);
+}
+
+#[tokio::test]
 async fn wait_gives_up_at_the_deadline_and_names_what_is_missing() {
     let fake = FakeXRay::new();
     let p = waiting_plan(&[
