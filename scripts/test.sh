@@ -4,13 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-AWSCLI_VERSION=1.46.3
-
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-if ! .venv/bin/python -c "import awscli, sys; sys.exit(awscli.__version__ != '${AWSCLI_VERSION}')" 2>/dev/null; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "awscli==${AWSCLI_VERSION}"
-fi
-
+bash scripts/venv.sh
 cargo test --locked
