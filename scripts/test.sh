@@ -6,7 +6,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-AWSCLI_VERSION=1.46.3
 CARGO_DENY_VERSION=0.20.2
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -18,13 +17,8 @@ fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python venv with awscli ${AWSCLI_VERSION}"
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-if ! .venv/bin/python -c "import awscli, sys; sys.exit(awscli.__version__ != '${AWSCLI_VERSION}')" 2>/dev/null; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "awscli==${AWSCLI_VERSION}"
-fi
+step "Python venv with the pinned AWS CLI"
+bash scripts/venv.sh
 
 step "cargo fmt --check"
 cargo fmt --check

@@ -22,7 +22,9 @@
 //! - `group.name = "G"` in a filter uses G's own expression; a group whose expression does
 //!   not parse matches nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 
 use serde_json::{Value, json};
 
@@ -53,9 +55,17 @@ pub(crate) struct StoredTrace {
     revision: i64,
 }
 
+/// Where a trace sits in the TraceId-time order summaries are served in: newest first,
+/// ties by ID.
+type OrderKey = (Reverse<u32>, String);
+
 #[derive(Debug, Default)]
 pub(crate) struct TraceStore {
     traces: HashMap<String, StoredTrace>,
+    /// Every trace ID in summary order, so a page of GetTraceSummaries (TimeRangeType
+    /// TraceId) starts at its cursor in O(log n) instead of sorting the whole store for
+    /// each of a large window's pages.
+    order: BTreeSet<OrderKey>,
 }
 
 pub(crate) fn call(r: &mut Region, operation: &str, body: &Value) -> Result<Value, ApiError> {
@@ -74,7 +84,15 @@ fn is_hex(s: &str, len: usize) -> bool {
 
 /// The epoch seconds a trace ID carries (stored IDs are checked, so they all have one).
 fn trace_id_time(id: &str) -> f64 {
-    crate::trace::trace_id_time(id).unwrap_or(0.0)
+    f64::from(trace_id_secs(id))
+}
+
+fn trace_id_secs(id: &str) -> u32 {
+    crate::trace::trace_id_time(id).map_or(0, |t| t as u32)
+}
+
+fn order_key(id: &str) -> OrderKey {
+    (Reverse(trace_id_secs(id)), id.to_owned())
 }
 
 struct Rejected {
@@ -201,14 +219,14 @@ fn put_segments(r: &mut Region, body: &Value) -> Value {
         let doc = doc.as_str().unwrap_or_default();
         match check_document(doc) {
             Ok((trace_id, seg)) => {
-                let t = r
-                    .traces
-                    .traces
-                    .entry(trace_id.clone())
-                    .or_insert_with(|| StoredTrace {
+                let store = &mut r.traces;
+                let t = store.traces.entry(trace_id.clone()).or_insert_with(|| {
+                    store.order.insert(order_key(&trace_id));
+                    StoredTrace {
                         id: trace_id,
                         ..StoredTrace::default()
-                    });
+                    }
+                });
                 t.revision += 1;
                 match t.segments.iter_mut().find(|s| s.id == seg.id) {
                     Some(old) => *old = seg,
@@ -242,6 +260,7 @@ impl TraceStore {
         by_age.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         let excess = self.traces.len() - cap + cap / 10;
         for (_, id) in by_age.into_iter().take(excess) {
+            self.order.remove(&order_key(&id));
             self.traces.remove(&id);
         }
         tracing::warn!(
@@ -553,42 +572,68 @@ fn summaries(r: &Region, body: &Value) -> Result<Value, ApiError> {
         _ => None,
     };
     let cloudwatch = r.destination == "CloudWatchLogs";
-    // Newest first; ties broken by ID so the order (and the cursor) is total.
-    let mut window: Vec<(f64, &StoredTrace)> = r
-        .traces
-        .traces
-        .values()
-        .filter(|t| !cloudwatch || indexed(&t.id, r.indexing_percentage))
-        .map(|t| {
-            let at = if by_id {
-                trace_id_time(&t.id)
-            } else {
-                t.start()
-            };
-            (at, t)
-        })
-        .filter(|(at, _)| (start..=end).contains(at))
-        .collect();
-    window.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-    let from = match body.get("NextToken").and_then(Value::as_str) {
-        None => 0,
+    let visible = |t: &StoredTrace| !cloudwatch || indexed(&t.id, r.indexing_percentage);
+    // Where the previous page stopped: the time and ID of its last trace scanned.
+    let cursor = match body.get("NextToken").and_then(Value::as_str) {
+        None => None,
         Some(token) => {
             let cursor = decode_token("traces", token)?;
             let (at, id) = cursor
                 .split_once('/')
-                .and_then(|(bits, id)| Some((f64::from_bits(bits.parse().ok()?), id)))
+                .and_then(|(bits, id)| Some((f64::from_bits(bits.parse().ok()?), id.to_owned())))
                 .ok_or_else(|| ApiError::invalid("NextToken is not valid for this request"))?;
-            window
-                .iter()
-                .position(|(t, tr)| *t < at || (*t == at && tr.id.as_str() > id))
-                .unwrap_or(window.len())
+            Some((at, id))
         }
+    };
+    // Newest first; ties broken by ID so the order (and the cursor) is total.
+    let mut window: Box<dyn Iterator<Item = (f64, &StoredTrace)> + '_> = if by_id {
+        // The store keeps this order already: start at the cursor (or at `end`) and stop
+        // below `start`, so a page costs O(log n + page) however large the store.
+        let secs = |x: f64| Reverse(x.floor().clamp(0.0, f64::from(u32::MAX)) as u32);
+        let lower = match &cursor {
+            Some((at, id)) if at.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(at) => {
+                Bound::Excluded((secs(*at), id.clone()))
+            }
+            // Not a whole second: every trace of that second or earlier comes after it.
+            Some((at, _)) => Bound::Included((secs(*at), String::new())),
+            None => Bound::Included((secs(end), String::new())),
+        };
+        Box::new(
+            r.traces
+                .order
+                .range((lower, Bound::Unbounded))
+                .map_while(move |(Reverse(s), id)| (f64::from(*s) >= start).then_some(id))
+                .filter_map(|id| r.traces.traces.get(id))
+                .filter(move |t| visible(t))
+                .map(|t| (trace_id_time(&t.id), t))
+                .filter(move |(at, _)| (start..=end).contains(at)),
+        )
+    } else {
+        let mut all: Vec<(f64, &StoredTrace)> = r
+            .traces
+            .traces
+            .values()
+            .filter(|t| visible(t))
+            .map(|t| (t.start(), t))
+            .filter(|(at, _)| (start..=end).contains(at))
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        let from = match &cursor {
+            None => 0,
+            Some((at, id)) => all
+                .iter()
+                .position(|(t, tr)| *t < *at || (*t == *at && tr.id.as_str() > id.as_str()))
+                .unwrap_or(all.len()),
+        };
+        Box::new(all.into_iter().skip(from))
     };
     let groups = Groups::of(r);
     let mut matched = Vec::new();
     let mut scanned = 0usize;
-    for (_, t) in &window[from..] {
+    let mut last = None;
+    for (at, t) in window.by_ref() {
         scanned += 1;
+        last = Some((at, t));
         let ok = match &expr {
             None => true,
             Some(e) => filter::matches(e, &t.as_trace(), &groups),
@@ -600,14 +645,13 @@ fn summaries(r: &Region, body: &Value) -> Result<Value, ApiError> {
             break;
         }
     }
-    let last = from + scanned;
+    let more = window.next().is_some();
     let mut out = json!({
         "TraceSummaries": matched,
         "ApproximateTime": now().min(end).floor(),
         "TracesProcessedCount": scanned,
     });
-    if last < window.len() && last > 0 {
-        let (at, t) = window[last - 1];
+    if let (true, Some((at, t))) = (more, last) {
         let cursor = format!("{}/{}", at.to_bits(), t.id);
         out["NextToken"] = Value::String(encode_token("traces", &cursor));
     }
