@@ -92,6 +92,25 @@ impl Error {
     }
 }
 
+/// Messages quote the user's text (a key from a file, a filter expression). A control
+/// character in it is shown escaped (`\n`, `\u{1b}`), so an error stays one line and no
+/// escape sequence reaches the terminal.
+pub fn escape_controls(message: &str) -> String {
+    if !message.chars().any(char::is_control) {
+        return message.to_owned();
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The table printed after `--help` and copied into the README.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -107,6 +126,12 @@ Exit codes:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_messages_are_escaped() {
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert_eq!(escape_controls("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+    }
 
     #[test]
     fn each_error_maps_to_its_documented_code() {

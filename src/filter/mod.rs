@@ -207,28 +207,10 @@ fn locate(source: &str, mut problems: Vec<Problem>) -> Vec<FilterError> {
             len: p.len,
             line,
             column,
-            message: escape_controls(&p.message),
+            message: crate::error::escape_controls(&p.message),
         });
     }
     out
-}
-
-/// Messages quote the user's text; a control character in it must not reach a terminal raw
-/// (nor split a one-line error), so it is shown escaped (`\n`, `\u{1b}`).
-fn escape_controls(message: &str) -> String {
-    if !message.chars().any(char::is_control) {
-        return message.to_owned();
-    }
-    message
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Service names the expression refers to in `service(...)` and `edge(...)` (including

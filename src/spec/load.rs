@@ -86,32 +86,13 @@ pub fn load_rule_file(arg: &str) -> Result<RuleFile, Vec<Located>> {
     load_rule_bytes(path, &bytes)
 }
 
-/// Messages quote keys and values from the file: a control character in one (an escaped
-/// `\n` in a key) is shown escaped, so every problem stays one line and no escape sequence
-/// reaches the terminal.
-fn escape_controls(message: &str) -> String {
-    if !message.chars().any(char::is_control) {
-        return message.to_owned();
-    }
-    message
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// Check the contents of a rule file; `display_path` is used in every message.
 pub fn load_rule_bytes(display_path: &str, bytes: &[u8]) -> Result<RuleFile, Vec<Located>> {
     let at = |pos: Pos, message: String| Located {
         path: display_path.to_owned(),
         line: pos.line,
         column: pos.column,
-        message: escape_controls(&message),
+        message: crate::error::escape_controls(&message),
     };
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(vec![Located {
